@@ -42,8 +42,10 @@ def _as_kernel(kernel_size) -> tuple[int, int]:
     if isinstance(kernel_size, int | np.integer) and not isinstance(kernel_size, bool):
         kernel_size = (int(kernel_size), int(kernel_size))
     try:
+        if isinstance(kernel_size, str):
+            raise TypeError("a string is not a kernel size")
         k = tuple(int(v) for v in kernel_size)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ValueError(
             f"kernel_size must be an int or a pair of ints. Received: kernel_size={kernel_size!r}"
         ) from exc
