@@ -37,9 +37,11 @@ def check_landmark_array(X, *, name: str = "X", dtype=np.float32) -> np.ndarray:
 
     Raises
     ------
+    TypeError
+        If ``X`` is a sparse matrix.
     ValueError
-        If the array has the wrong number of dimensions, a coordinate axis
-        that is not of size 2, no samples, or NaN/inf values.
+        If the array is complex, has the wrong number of dimensions, a
+        coordinate axis that is not of size 2, no samples, or NaN/inf values.
 
     Examples
     --------
@@ -47,6 +49,16 @@ def check_landmark_array(X, *, name: str = "X", dtype=np.float32) -> np.ndarray:
     >>> check_landmark_array(np.zeros((3, 4, 2, 5, 1))).shape
     (3, 4, 2, 5)
     """
+    if hasattr(X, "tocsr") or hasattr(X, "todense"):  # scipy.sparse, without importing it
+        raise TypeError(
+            f"Sparse input is not supported; {name} must be a dense array of shape "
+            f"(n_samples, n_frames, 2, n_landmarks). Received: {name} of type {type(X).__name__}"
+        )
+    if np.iscomplexobj(X):
+        raise ValueError(
+            f"Complex data not supported; {name} must hold real landmark coordinates. "
+            f"Received: {name}.dtype={np.asarray(X).dtype}"
+        )
     try:
         arr = np.asarray(X, dtype=dtype)
     except (TypeError, ValueError) as exc:

@@ -50,7 +50,9 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def face_model(shared_dir) -> Path:
     """Path of the MediaPipe ``face_landmarker.task`` bundle."""
-    path = Path(os.environ.get("IGSELECT_FACE_MODEL", shared_dir / "models" / "face_landmarker.task"))
+    path = Path(
+        os.environ.get("IGSELECT_FACE_MODEL", shared_dir / "models" / "face_landmarker.task")
+    )
     if not path.is_file():
         _missing(f"face model {path}")
     return path
@@ -58,8 +60,8 @@ def face_model(shared_dir) -> Path:
 
 @pytest.fixture(autouse=True)
 def _reset_keras_session():
-    """Keep Keras' global name counters from growing across tests."""
+    """Keep Keras' global name counters from growing across tests (no costly gc pass)."""
     yield
     keras = sys.modules.get("keras")
     if keras is not None:
-        keras.backend.clear_session()
+        keras.backend.clear_session(free_memory=False)
