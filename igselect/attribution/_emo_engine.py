@@ -1,0 +1,311 @@
+"""Fast gradient engine for networks built by :func:`igselect.network.build_emo_network`.
+
+Keras' LSTM runs its input projection inside the per-timestep loop, so for the
+paper-sized network (``2 * L * F = 46,800`` LSTM inputs, ``4 * Q = 232`` gates)
+every timestep streams the 43 MB input kernel from memory for a handful of
+rows. :class:`_EmoEngine` re-expresses the inference-mode network from its
+weights in plain TensorFlow ops so that the expensive part becomes two large,
+well-shaped matrix products per batch:
+
+1. ``standardize``: ``(x - mean) / max(sqrt(var), eps)`` (Keras' Normalization).
+2. ``conv``: for a kernel ``(kh, 1)`` every output feature of landmark ``l``
+   depends only on that landmark's two coordinates, so the 'same'-padded
+   Conv2D is a per-landmark affine map ``R^2 -> R^(2F)`` (one small matmul);
+   other kernels use :func:`tf.nn.conv2d`. Then ReLU.
+3. ``bn`` (inference: gamma, beta, moving mean/variance, epsilon) is an affine
+   map per filter; it is folded into the LSTM input kernel and bias.
+4. ``lstm``: the input projection of all rows and all timesteps is ONE matmul
+   ``(B*P, 2LF) @ (2LF, 4Q)``; only the small recurrence over the ``P`` frames
+   (gate order i, f, c, o; sigmoid / tanh) is sequential.
+5. ``dropout`` is the identity at inference; ``fc1`` (ReLU) and ``output``.
+
+The backward pass is written by hand: a tape on the small head (recurrence and
+dense layers) gives ``dZ``, then ``dZ @ W^T`` (the second big matmul), the ReLU
+mask and the transposed per-landmark map give the input gradient. Gradients of
+the weights are never formed. With ``dtype="bfloat16"`` both big matmuls run in
+bfloat16 (AMX on recent Intel CPUs) with float32 accumulation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__: list[str] = []
+
+_REQUIRED = ("add_channel", "conv", "bn", "flatten", "lstm", "dropout", "fc1", "output")
+_ACTIVATIONS = ("relu", "linear", "softmax", "sigmoid", "tanh")
+
+
+def _act_name(activation) -> str:
+    import keras
+
+    name = keras.activations.serialize(activation)
+    return name if isinstance(name, str) else str(name)
+
+
+def _apply_act(name: str, z):
+    import tensorflow as tf
+
+    if name == "relu":
+        return tf.nn.relu(z)
+    if name == "softmax":
+        return tf.nn.softmax(z, axis=-1)
+    if name == "sigmoid":
+        return tf.sigmoid(z)
+    if name == "tanh":
+        return tf.tanh(z)
+    return z
+
+
+def _np(value) -> np.ndarray:
+    import keras
+
+    return np.asarray(keras.ops.convert_to_numpy(value), dtype=np.float64)
+
+
+def recognise_emo_network(model) -> str | None:
+    """Return None if ``model`` is a build_emo_network model we can re-express, else why not."""
+    import keras
+
+    if not isinstance(model, keras.Model):
+        return "the model is not a keras.Model"
+    try:
+        names = [
+            layer.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)
+        ]
+    except Exception:  # pragma: no cover - exotic models
+        return "the model's layers cannot be listed"
+    expected = list(_REQUIRED)
+    if names and names[0] == "standardize":
+        expected = ["standardize", *expected]
+    if names != expected:
+        return f"its layers {names} are not the build_emo_network layers {expected}"
+    shape = tuple(model.input_shape) if not isinstance(model.input_shape, list) else None
+    if shape is None or len(shape) != 4 or shape[2] != 2 or None in shape[1:]:
+        return f"its input shape {model.input_shape} is not (None, P, 2, L)"
+    for layer in model.layers:
+        if getattr(layer, "compute_dtype", "float32") != "float32":
+            return f"layer {layer.name!r} computes in {layer.compute_dtype}, not float32"
+    L = model.get_layer
+    if "standardize" in names:
+        std = L("standardize")
+        if not isinstance(std, keras.layers.Normalization) or std.invert:
+            return "layer 'standardize' is not a forward keras Normalization"
+        if np.size(_np(std.mean)) != 2 * shape[3]:
+            return "layer 'standardize' does not hold one mean per coordinate"
+    td = L("conv")
+    conv = getattr(td, "layer", None)
+    if not isinstance(td, keras.layers.TimeDistributed) or not isinstance(
+        conv, keras.layers.Conv2D
+    ):
+        return "layer 'conv' is not a TimeDistributed(Conv2D)"
+    if (
+        conv.padding != "same"
+        or tuple(conv.strides) != (1, 1)
+        or tuple(conv.dilation_rate) != (1, 1)
+        or conv.groups != 1
+        or conv.data_format != "channels_last"
+        or _act_name(conv.activation) not in ("relu", "linear")
+    ):
+        return "layer 'conv' is not a stride-1, 'same'-padded, channels-last ReLU Conv2D"
+    bn = L("bn")
+    if not isinstance(bn, keras.layers.BatchNormalization) or bn.axis not in (-1, 4):
+        return "layer 'bn' is not a BatchNormalization over the filter axis"
+    lstm = L("lstm")
+    if (
+        not isinstance(lstm, keras.layers.LSTM)
+        or lstm.go_backwards
+        or lstm.return_sequences
+        or lstm.return_state
+        or lstm.stateful
+        or _act_name(lstm.cell.activation) != "tanh"
+        or _act_name(lstm.cell.recurrent_activation) != "sigmoid"
+    ):
+        return "layer 'lstm' is not a forward LSTM with tanh/sigmoid activations"
+    if not isinstance(L("dropout"), keras.layers.Dropout):
+        return "layer 'dropout' is not a Dropout"
+    for name in ("fc1", "output"):
+        dense = L(name)
+        if not isinstance(dense, keras.layers.Dense) or _act_name(dense.activation) not in (
+            _ACTIVATIONS
+        ):
+            return f"layer {name!r} is not a Dense layer with a standard activation"
+    return None
+
+
+class _EmoEngine:
+    """Plain-TF inference re-expression of a build_emo_network model.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A model accepted by :func:`recognise_emo_network`.
+    dtype : {"float32", "bfloat16"}
+        Dtype of the two large matmuls (accumulation is always float32).
+    """
+
+    def __init__(self, model, dtype: str = "float32", jit: bool = True):
+        import tensorflow as tf
+
+        reason = recognise_emo_network(model)
+        if reason is not None:
+            raise ValueError(f"The fast engine cannot handle this model: {reason}.")
+        self.dtype = dtype
+        _, P, _, L = model.input_shape
+        self.n_frames, self.n_landmarks = int(P), int(L)
+        get = model.get_layer
+        names = [layer.name for layer in model.layers]
+        # 1. standardize
+        if "standardize" in names:
+            std = get("standardize")
+            mean = _np(std.mean).reshape(2, L)
+            scale = np.maximum(np.sqrt(_np(std.variance).reshape(2, L)), 1e-7)
+        else:
+            mean, scale = np.zeros((2, L)), np.ones((2, L))
+        self._mean = tf.constant(mean, tf.float32)
+        self._inv_scale = tf.constant(1.0 / scale, tf.float32)
+        # 2. conv
+        conv = get("conv").layer
+        kernel = _np(conv.kernel)  # (kh, kw, 1, F)
+        kh, kw, _, F = kernel.shape
+        self.n_filters = int(F)
+        bias = _np(conv.bias) if conv.use_bias else np.zeros(F)
+        self._conv_relu = _act_name(conv.activation) == "relu"
+        self.per_landmark = kw == 1
+        # 3. bn: y = s * a + t per filter
+        bn = get("bn")
+        gamma = _np(bn.gamma) if bn.scale else np.ones(F)
+        beta = _np(bn.beta) if bn.center else np.zeros(F)
+        s = gamma / np.sqrt(_np(bn.moving_variance) + bn.epsilon)
+        t = beta - _np(bn.moving_mean) * s
+        # 4. lstm, folded with bn
+        cell = get("lstm").cell
+        Q = int(cell.units)
+        W = _np(cell.kernel).reshape(2, L, F, 4 * Q)  # rows in Keras' flatten order (h, l, f)
+        b_lstm = _np(cell.bias) if cell.use_bias else np.zeros(4 * Q)
+        b_fold = b_lstm + np.einsum("hlfg,f->g", W, t)
+        W = W * s[None, None, :, None]
+        if self.per_landmark:
+            # Per-landmark affine map: u[l, h, f] = sum_c A[c, h, f] xs[c, l] + bias[f],
+            # with TF 'same' padding (pad_top = (kh - 1) // 2) on the height-2 frame image.
+            pad_top = (kh - 1) // 2
+            A = np.zeros((2, 2, F))
+            for c in range(2):
+                for h in range(2):
+                    d = c - h + pad_top
+                    if 0 <= d < kh:
+                        A[c, h] = kernel[d, 0, 0]
+            self._A = tf.constant(A.reshape(2, 2 * F), tf.float32)
+            self._conv_bias = tf.constant(np.tile(bias, 2), tf.float32)
+            W = W.transpose(1, 0, 2, 3)  # rows in (l, h, f) order
+        else:
+            self._kernel = tf.constant(kernel, tf.float32)
+            self._conv_bias = tf.constant(bias, tf.float32)
+        big = tf.bfloat16 if dtype == "bfloat16" else tf.float32
+        self._big = big
+        self._W = tf.constant(W.reshape(2 * L * F, 4 * Q), big)
+        self._b = tf.constant(b_fold, tf.float32)
+        self._U = tf.constant(_np(cell.recurrent_kernel), tf.float32)
+        self.lstm_units = Q
+        self._dense = []
+        for name in ("fc1", "output"):
+            dense = get(name)
+            b = _np(dense.bias) if dense.use_bias else np.zeros(dense.units)
+            self._dense.append(
+                (
+                    tf.constant(_np(dense.kernel), tf.float32),
+                    tf.constant(b, tf.float32),
+                    _act_name(dense.activation),
+                )
+            )
+        self.n_outputs = int(get("output").units)
+        # The memory-bound stages around the big matmuls are compiled by XLA (fusing the
+        # casts, ReLU and its mask); the big matmuls stay on
+        # TensorFlow's (oneDNN) kernels outside XLA, so memory stays bounded by the batch.
+        self._features_fn = tf.function(self._features, jit_compile=jit, autograph=False)
+        self._input_grad_fn = tf.function(self._input_grad, jit_compile=jit, autograph=False)
+
+    # -- pieces ---------------------------------------------------------------------------
+    def _features(self, x):
+        """Conv + ReLU activations ``(B * P, 2LF)`` in the big-matmul dtype."""
+        import tensorflow as tf
+
+        xs = (x - self._mean) * self._inv_scale  # (B, P, 2, L)
+        if self.per_landmark:
+            xt = tf.reshape(tf.transpose(xs, [0, 1, 3, 2]), [-1, 2])  # (B*P*L, 2)
+            # A K=2 matmul: ~3x cheaper than the equivalent broadcasts on CPU.
+            u = tf.nn.bias_add(tf.matmul(xt, self._A), self._conv_bias)  # (B*P*L, 2F)
+        else:
+            img = tf.reshape(xs, [-1, 2, self.n_landmarks, 1])
+            u = tf.nn.conv2d(img, self._kernel, strides=1, padding="SAME")
+            u = tf.nn.bias_add(u, self._conv_bias)  # (B*P, 2, L, F)
+        a = tf.nn.relu(u) if self._conv_relu else u
+        return tf.cast(tf.reshape(a, [-1, 2 * self.n_landmarks * self.n_filters]), self._big)
+
+    def _input_grad(self, da, a):
+        """Gradient w.r.t. raw inputs from the gradient ``da`` w.r.t. the activations ``a``."""
+        import tensorflow as tf
+
+        F, L = self.n_filters, self.n_landmarks
+        da = tf.cast(da, tf.float32)
+        if self._conv_relu:
+            da = tf.raw_ops.ReluGrad(gradients=da, features=tf.cast(a, tf.float32))
+        if self.per_landmark:
+            dxt = tf.matmul(tf.reshape(da, [-1, 2 * F]), self._A, transpose_b=True)
+            dxs = tf.transpose(tf.reshape(dxt, [-1, self.n_frames, L, 2]), [0, 1, 3, 2])
+        else:
+            du = tf.reshape(da, [-1, 2, L, F])
+            dimg = tf.nn.conv2d_transpose(
+                du,
+                self._kernel,
+                output_shape=tf.stack([tf.shape(du)[0], 2, L, 1]),
+                strides=1,
+                padding="SAME",
+            )
+            dxs = tf.reshape(dimg, [-1, self.n_frames, 2, L])
+        return dxs * self._inv_scale
+
+    def _head(self, z, batch):
+        """LSTM recurrence + dense layers on the input projections ``z`` (B*P, 4Q)."""
+        import tensorflow as tf
+
+        Q = self.lstm_units
+        z = tf.reshape(z, [batch, self.n_frames, 4 * Q]) + self._b
+        h = tf.zeros([batch, Q], tf.float32)
+        c = tf.zeros([batch, Q], tf.float32)
+        for p in range(self.n_frames):
+            g = z[:, p] + tf.matmul(h, self._U)
+            i, f, cc, o = tf.split(g, 4, axis=1)
+            c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(cc)
+            h = tf.sigmoid(o) * tf.tanh(c)
+        out = h  # dropout: identity at inference
+        for kernel, bias, act in self._dense:
+            out = _apply_act(act, tf.matmul(out, kernel) + bias)
+        return out
+
+    def _project(self, a):
+        import tensorflow as tf
+
+        return tf.cast(tf.matmul(a, self._W), tf.float32)
+
+    # -- public (traced inside the caller's tf.function) --------------------------------
+    def forward(self, x):
+        """Model output ``(B, n_outputs)`` for raw inputs ``x`` of shape ``(B, P, 2, L)``."""
+        import tensorflow as tf
+
+        return self._head(self._project(self._features_fn(x)), tf.shape(x)[0])
+
+    def gradient(self, x, target: int):
+        """Return ``(d out[:, target] / dx, out)`` for inputs ``x`` of shape ``(B, P, 2, L)``."""
+        import tensorflow as tf
+
+        batch = tf.shape(x)[0]
+        a = self._features_fn(x)
+        z = tf.cast(tf.matmul(a, self._W), tf.float32)
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            out = self._head(z, batch)
+            y = out[:, target]
+        dz = tape.gradient(y, z)  # (B*P, 4Q)
+        da = tf.matmul(tf.cast(dz, self._big), self._W, transpose_b=True)
+        return self._input_grad_fn(da, a), out

@@ -1,0 +1,157 @@
+"""Gradient engines behind :func:`integrated_gradients`, and how one is chosen.
+
+An engine exposes ``forward(x) -> (B, n_outputs)`` and
+``gradient(x, target) -> (d out[:, target] / dx, out)``; both are traced inside
+the caller's ``tf.function``.
+
+- :class:`_TapeEngine` works for any Keras model or callable on tf tensors: a
+  :class:`tf.GradientTape` through the model.
+- :class:`~igselect.attribution._emo_engine._EmoEngine` re-expresses networks
+  built by :func:`~igselect.network.build_emo_network` in plain TensorFlow ops
+  (see that module); it is used automatically for such networks after its
+  forward pass has been checked against the Keras model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+import weakref
+
+import numpy as np
+
+from ._emo_engine import _EmoEngine, recognise_emo_network
+
+__all__: list[str] = []
+
+#: Memory budget for one gradient call's activations (bytes): the default
+#: ``batch_size`` is the number of interpolated inputs whose activations fit.
+ACTIVATION_BUDGET = 512 * 2**20
+_MAX_DEFAULT_BATCH = 1024
+_ENGINES = ("auto", "fast", "tape")
+_DTYPES = ("float32", "bfloat16")
+# Keras model -> (weights fingerprint, dtype, engine); engines are rebuilt when weights change.
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_TAPE_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class _TapeEngine:
+    """Generic engine: ``tf.GradientTape`` through a Keras model or a callable."""
+
+    def __init__(self, model):
+        import keras
+
+        self.model = model
+        self._is_keras = isinstance(model, keras.Model)
+
+    def forward(self, x):
+        out = self.model(x, training=False) if self._is_keras else self.model(x)
+        return out
+
+    def gradient(self, x, target: int):
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = self.forward(x)
+            y = out[:, target]
+        grad = tape.gradient(y, x)
+        if grad is None:
+            raise ValueError(
+                f"The model's output column target={target} does not depend on its input; "
+                "no gradient can be computed."
+            )
+        return grad, out
+
+
+def _fingerprint(model) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for weight in model.weights:
+        digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
+    return digest.hexdigest()
+
+
+def _verify(engine: _EmoEngine, model, probe: np.ndarray) -> float:
+    """Largest absolute difference between the engine's and Keras' forward pass."""
+    import tensorflow as tf
+
+    ours = tf.function(engine.forward, autograph=False)(tf.constant(probe)).numpy()
+    theirs = np.asarray(model(probe, training=False))
+    return float(np.max(np.abs(ours - theirs)))
+
+
+def resolve_engine(model, *, engine: str, dtype: str, probe: np.ndarray):
+    """Return ``(engine_object, name)`` for ``model``, ``name`` in {"fast", "tape"}.
+
+    ``probe`` (a few raw inputs) is used once per model and weights to check that
+    the fast engine reproduces the Keras forward pass (to 1e-4 absolute).
+    """
+    import keras
+
+    if engine not in _ENGINES:
+        raise ValueError(f"engine must be one of {list(_ENGINES)}. Received: engine={engine!r}")
+    if dtype not in _DTYPES:
+        raise ValueError(f"dtype must be one of {list(_DTYPES)}. Received: dtype={dtype!r}")
+    reason = recognise_emo_network(model)
+    if engine == "fast" and reason is not None:
+        raise ValueError(f"engine='fast' needs a build_emo_network model, but {reason}.")
+    if engine == "tape" or reason is not None:
+        if dtype != "float32":
+            raise ValueError(
+                f"dtype={dtype!r} needs the fast engine (a build_emo_network model and "
+                f"engine='auto' or 'fast'); the tape engine runs in float32. Received: "
+                f"engine={engine!r}"
+            )
+        if not isinstance(model, keras.Model):
+            return _TapeEngine(model), "tape"
+        tape = _TAPE_CACHE.get(model)
+        if tape is None:
+            tape = _TAPE_CACHE[model] = _TapeEngine(model)
+        return tape, "tape"
+    key = _fingerprint(model)
+    cached = _CACHE.get(model)
+    if cached is not None and cached[0] == key and dtype in cached[1]:
+        return cached[1][dtype], "fast"
+    fast = _EmoEngine(model, dtype)
+    check = fast if dtype == "float32" else _EmoEngine(model, "float32")
+    err = _verify(check, model, probe)
+    if not err <= 1e-4:
+        msg = f"The fast engine's forward pass differs from the Keras model by {err:.3g} (> 1e-4)"
+        if engine == "fast" or dtype != "float32":
+            raise RuntimeError(msg + "; use engine='tape' and dtype='float32'.")
+        warnings.warn(msg + "; falling back to engine='tape'.", RuntimeWarning, stacklevel=3)
+        return _TapeEngine(model), "tape"
+    engines = cached[1] if cached is not None and cached[0] == key else {}
+    engines[dtype] = fast
+    _CACHE[model] = (key, engines)
+    return fast, "fast"
+
+
+def default_batch_size(model, engine, name: str, sample_shape: tuple[int, ...]) -> int:
+    """Interpolated inputs per gradient call so that activations stay under ~512 MiB.
+
+    - fast engine: ``3 * P * (2 * L * F) * itemsize`` bytes per input (the conv
+      activations, their gradient and room for one temporary), ``itemsize`` 4
+      for float32 and 2 for bfloat16;
+    - Keras models: ``3 * 4`` bytes times the summed output sizes of all layers;
+    - other callables: ``64 * 4`` bytes per input element.
+
+    The result is clipped to ``[1, 1024]``.
+    """
+    import keras
+
+    if name == "fast":
+        itemsize = 2 if engine.dtype == "bfloat16" else 4
+        per_input = 3 * itemsize * engine.n_frames * 2 * engine.n_landmarks * engine.n_filters
+    elif isinstance(model, keras.Model):
+        elements = 0
+        for layer in model.layers:
+            try:
+                shapes = layer.output.shape
+            except (AttributeError, ValueError):  # pragma: no cover - subclassed layers
+                continue
+            elements += int(np.prod([d for d in shapes[1:] if d is not None]))
+        per_input = 3 * 4 * max(elements, int(np.prod(sample_shape)))
+    else:
+        per_input = 64 * 4 * int(np.prod(sample_shape))
+    return int(np.clip(ACTIVATION_BUDGET // max(per_input, 1), 1, _MAX_DEFAULT_BATCH))

@@ -1,0 +1,108 @@
+"""Quadrature rules for the Integrated Gradients path integral.
+
+Integrated Gradients approximates, for every input feature ``i``,
+
+.. math::
+
+    \\mathrm{IG}_i(x) = (x_i - b_i) \\int_0^1
+        \\frac{\\partial F(b + \\alpha (x - b))}{\\partial x_i} \\, d\\alpha
+    \\approx (x_i - b_i) \\sum_{k=1}^{m} w_k
+        \\frac{\\partial F(b + \\alpha_k (x - b))}{\\partial x_i}.
+
+:func:`quadrature` returns the weights ``w_k`` (``step_sizes``) and nodes
+``alpha_k`` of the rule, in the style of captum's
+``captum.attr._utils.approximation_methods``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["quadrature", "QUADRATURE_METHODS"]
+
+#: Names accepted by :func:`quadrature`.
+QUADRATURE_METHODS = (
+    "riemann_right",
+    "riemann_left",
+    "riemann_middle",
+    "riemann_trapezoid",
+    "gausslegendre",
+)
+
+
+def _check_n_steps(n_steps, *, min_value: int = 1) -> int:
+    if (
+        isinstance(n_steps, bool)
+        or not isinstance(n_steps, numbers.Integral)
+        or n_steps < min_value
+    ):
+        raise ValueError(
+            f"n_steps must be an integer >= {min_value}. Received: n_steps={n_steps!r}"
+        )
+    return int(n_steps)
+
+
+def quadrature(method: str = "riemann_right", n_steps: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """Return the weights and nodes of a quadrature rule on ``[0, 1]``.
+
+    Parameters
+    ----------
+    method : {"riemann_right", "riemann_left", "riemann_middle", \
+"riemann_trapezoid", "gausslegendre"}, default="riemann_right"
+        The rule.
+
+        - ``"riemann_right"``: ``alpha_k = k / m`` for ``k = 1..m``, weights
+          ``1 / m``. This is eq. (2) of Di Luzio, Rosato & Panella (2024) and
+          of Sundararajan et al. (2017).
+        - ``"riemann_left"``: ``alpha_k = (k - 1) / m``, weights ``1 / m``.
+        - ``"riemann_middle"``: ``alpha_k = (k - 1/2) / m``, weights ``1 / m``.
+        - ``"riemann_trapezoid"``: ``m`` equally spaced nodes from 0 to 1
+          (``m >= 2``), weights ``1 / (m - 1)`` with half weight at both ends.
+        - ``"gausslegendre"``: Gauss-Legendre nodes and weights
+          (:func:`numpy.polynomial.legendre.leggauss`) mapped from
+          ``[-1, 1]`` to ``[0, 1]``; exact for polynomials of degree up to
+          ``2m - 1``, hence the fastest to converge on smooth paths.
+    n_steps : int, default=50
+        Number of nodes ``m`` (``>= 1``; ``>= 2`` for the trapezoid rule).
+
+    Returns
+    -------
+    step_sizes : ndarray of shape (n_steps,), float64
+        Weights ``w_k``; they sum to 1.
+    alphas : ndarray of shape (n_steps,), float64
+        Nodes ``alpha_k`` in ``[0, 1]``, increasing.
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is unknown or ``n_steps`` is not a positive integer.
+
+    Examples
+    --------
+    >>> step_sizes, alphas = quadrature("riemann_right", 4)
+    >>> alphas
+    array([0.25, 0.5 , 0.75, 1.  ])
+    >>> step_sizes
+    array([0.25, 0.25, 0.25, 0.25])
+    >>> w, a = quadrature("gausslegendre", 3)
+    >>> round(float(np.sum(w * a**5)), 12)  # exact for degree <= 5: 1/6
+    0.166666666667
+    """
+    if not isinstance(method, str) or method not in QUADRATURE_METHODS:
+        raise ValueError(
+            f"method must be one of {list(QUADRATURE_METHODS)}. Received: method={method!r}"
+        )
+    m = _check_n_steps(n_steps, min_value=2 if method == "riemann_trapezoid" else 1)
+    if method == "gausslegendre":
+        nodes, weights = np.polynomial.legendre.leggauss(m)
+        return 0.5 * weights, 0.5 * (nodes + 1.0)
+    if method == "riemann_trapezoid":
+        alphas = np.linspace(0.0, 1.0, m)
+        step_sizes = np.full(m, 1.0 / (m - 1))
+        step_sizes[[0, -1]] *= 0.5
+        return step_sizes, alphas
+    k = np.arange(m, dtype=np.float64)
+    offset = {"riemann_right": 1.0, "riemann_left": 0.0, "riemann_middle": 0.5}[method]
+    return np.full(m, 1.0 / m), (k + offset) / m

@@ -1,0 +1,320 @@
+"""Tests for igselect.attribution: quadrature, IG closed forms, completeness, fast engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from igselect.attribution import (
+    QUADRATURE_METHODS,
+    aggregate_landmark_scores,
+    integrated_gradients,
+    quadrature,
+    recognise_emo_network,
+)
+from igselect.network import build_emo_network
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+P, L, F = 4, 6, 3
+
+
+def _normwise(a, b):
+    return float(np.abs(a - b).max() / np.abs(b).max())
+
+
+def _emo_net(seed=0, *, standardize=True, randomized=False, kernel_size=(2, 1)):
+    """A small build_emo_network net with non-trivial BN statistics and its data."""
+    rng = np.random.default_rng(seed)
+    mean = rng.normal(0.5, 0.1, (2, L))
+    std = rng.uniform(0.05, 0.2, (2, L))
+    model = build_emo_network(
+        P,
+        L,
+        n_filters=F,
+        lstm_units=4,
+        dense_units=3,
+        kernel_size=kernel_size,
+        randomized=randomized,
+        seed=seed,
+        mean=mean if standardize else None,
+        std=std if standardize else None,
+    )
+    bn = model.get_layer("bn")
+    bn.moving_mean.assign(rng.uniform(0.0, 0.5, F).astype("float32"))
+    bn.moving_variance.assign(rng.uniform(0.2, 2.0, F).astype("float32"))
+    bn.gamma.assign(rng.uniform(0.5, 1.5, F).astype("float32"))
+    bn.beta.assign(rng.normal(0.0, 0.1, F).astype("float32"))
+    if not standardize:  # raw inputs must then be on the network's scale
+        mean, std = np.zeros((2, L)), np.ones((2, L))
+    X = (mean + 3 * std * rng.normal(size=(5, P, 2, L))).astype("float32")
+    b = (mean + 3 * std * rng.normal(size=(P, 2, L))).astype("float32")
+    return model, X, b
+
+
+@pytest.fixture(scope="module")
+def emo():
+    return _emo_net(0)
+
+
+# -- quadrature ------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", QUADRATURE_METHODS)
+@pytest.mark.parametrize("n_steps", [2, 5, 50])
+def test_quadrature_weights_and_nodes(method, n_steps):
+    w, a = quadrature(method, n_steps)
+    assert w.shape == a.shape == (n_steps,)
+    assert_allclose(w.sum(), 1.0, rtol=1e-12)
+    assert np.all(w > 0)
+    assert np.all((a >= 0) & (a <= 1)) and np.all(np.diff(a) > 0)
+
+
+def test_riemann_nodes():
+    assert_allclose(quadrature("riemann_right", 4)[1], [0.25, 0.5, 0.75, 1.0])
+    assert_allclose(quadrature("riemann_left", 4)[1], [0.0, 0.25, 0.5, 0.75])
+    assert_allclose(quadrature("riemann_middle", 2)[1], [0.25, 0.75])
+    assert_allclose(quadrature("riemann_trapezoid", 3)[0], [0.25, 0.5, 0.25])
+
+
+@pytest.mark.parametrize("m", [1, 3, 6])
+def test_gausslegendre_exact_up_to_degree_2m_minus_1(m):
+    w, a = quadrature("gausslegendre", m)
+    for degree in range(2 * m):
+        assert_allclose(np.sum(w * a**degree), 1.0 / (degree + 1), rtol=1e-12)
+    assert abs(np.sum(w * a ** (2 * m)) - 1.0 / (2 * m + 1)) > 1e-9  # and no further
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"method": "x", "n_steps": 4}, "method='x'"),
+        ({"method": "riemann_right", "n_steps": 0}, "n_steps=0"),
+        ({"method": "riemann_right", "n_steps": 2.5}, "n_steps=2.5"),
+        ({"method": "riemann_right", "n_steps": True}, "n_steps=True"),
+        ({"method": "riemann_trapezoid", "n_steps": 1}, "n_steps=1"),
+    ],
+)
+def test_quadrature_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        quadrature(**kwargs)
+
+
+# -- closed forms ------------------------------------------------------------------------------
+W2 = np.array([1.0, -2.0, 0.5], np.float32)
+V3 = np.array([0.3, 1.0, -1.5], np.float32)
+
+
+def _poly(x):
+    """Column 0: sum w x^2; column 1: sum v x^3."""
+    return tf.stack([tf.reduce_sum(W2 * x**2, 1), tf.reduce_sum(V3 * x**3, 1)], axis=1)
+
+
+def test_closed_form_polynomial():
+    rng = np.random.default_rng(1)
+    X, B = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    Xf, Bf = X.astype(np.float32), B.astype(np.float32)
+    ig, delta = integrated_gradients(
+        _poly, X, B, target=0, n_steps=1, method="gausslegendre", return_deltas=True
+    )
+    assert ig.shape == X.shape and ig.dtype == np.float32
+    assert_allclose(ig, W2 * (Xf**2 - Bf**2), rtol=1e-5, atol=1e-6)
+    assert_allclose(delta, 0.0, atol=1e-5)
+    ig3 = integrated_gradients(_poly, X, B, target=1, n_steps=2, method="gausslegendre")
+    assert_allclose(ig3, V3 * (Xf**3 - Bf**3), rtol=1e-5, atol=1e-6)
+    # Right Riemann sum of the linear integrand 2 w (b + alpha (x - b)), in closed form.
+    m = 4
+    expected = (Xf - Bf) * 2 * W2 * (Bf + (m + 1) / (2 * m) * (Xf - Bf))
+    ig_r = integrated_gradients(_poly, X, B, target=0, n_steps=m, method="riemann_right")
+    assert_allclose(ig_r, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_closed_form_keras_exponential():
+    """F(x) = exp(w.x): IG_i = (x_i - b_i) w_i (F(x) - F(b)) / (w.(x - b))."""
+    w = np.array([0.5, -1.0, 0.25, 2.0], np.float32)
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(1, use_bias=False, activation="exponential")]
+    )
+    model.layers[0].set_weights([w[:, None]])
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(3, 4)).astype(np.float32) * 0.5
+    b = np.zeros(4, np.float32)
+    ig = integrated_gradients(model, X, b, target=0, n_steps=16, method="gausslegendre")
+    wx = X @ w
+    expected = X * w * ((np.exp(wx) - 1.0) / wx)[:, None]
+    assert_allclose(ig, expected, rtol=1e-5, atol=1e-6)
+
+
+# -- completeness on a build_emo_network net -------------------------------------------------------
+def test_completeness_and_convergence(emo):
+    """sum(IG) -> F(x) - F(b) as n_steps grows.
+
+    The gradient of a ReLU network jumps wherever a unit switches along the path, so
+    every rule (Gauss-Legendre included) converges at first order: on this random
+    net 256 nodes leave about 1% of |F(x) - F(b)| in total, 1024 nodes well under 1%.
+    """
+    model, X, b = emo
+    f = model(X).numpy()[:, 1] - model(b[None]).numpy()[:, 1]
+    assert np.all(np.abs(f) > 1e-3)  # non-trivial outputs
+    rel = []
+    for n_steps in (16, 64, 256, 1024):
+        ig, delta = integrated_gradients(
+            model, X, b, n_steps=n_steps, method="gausslegendre", return_deltas=True
+        )
+        assert_allclose(ig.sum(axis=(1, 2, 3)) - f, delta, atol=1e-5)
+        rel.append(np.abs(delta).sum() / np.abs(f).sum())
+    assert rel[0] > rel[1] > rel[2] > rel[3]
+    assert rel[2] < 0.02
+    assert np.all(np.abs(delta) <= 0.01 * np.abs(f))
+
+
+def test_auto_n_steps(emo):
+    model, X, b = emo
+    ig, delta, n_steps = integrated_gradients(
+        model, X, b, n_steps="auto", method="gausslegendre", rtol=0.02,
+        return_deltas=True, return_n_steps=True,
+    )  # fmt: skip
+    f = model(X).numpy()[:, 1] - model(b[None]).numpy()[:, 1]
+    assert n_steps in (16, 32, 64, 128, 256, 512) and n_steps > 16  # 16 is not enough here
+    assert np.median(np.abs(delta) / np.abs(f)) <= 0.02
+    fixed = integrated_gradients(model, X, b, n_steps=n_steps, method="gausslegendre")
+    assert_allclose(ig, fixed, rtol=1e-5, atol=1e-7)
+
+
+# -- batching, broadcasting, target ----------------------------------------------------------------
+@pytest.mark.parametrize("engine", ["fast", "tape"])
+def test_batch_size_invariance(emo, engine):
+    model, X, b = emo
+    kw = dict(n_steps=12, engine=engine)
+    ref = integrated_gradients(model, X, b, batch_size=1000, **kw)
+    for batch_size in (1, 7):
+        out = integrated_gradients(model, X, b, batch_size=batch_size, **kw)
+        assert _normwise(out, ref) < 1e-6
+
+
+def test_baseline_broadcasting(emo):
+    model, X, b = emo
+    ref = integrated_gradients(model, X, b, n_steps=8)
+    n = X.shape[0]
+    assert_allclose(integrated_gradients(model, X, b[None], n_steps=8), ref, rtol=1e-5, atol=1e-8)
+    tiled = np.repeat(b[None], n, axis=0)
+    assert_allclose(integrated_gradients(model, X, tiled, n_steps=8), ref, rtol=1e-5, atol=1e-8)
+    with_channel = integrated_gradients(model, X[..., None], b, n_steps=8)
+    assert with_channel.shape == X.shape + (1,)
+    assert_allclose(with_channel[..., 0], ref, rtol=1e-5, atol=1e-8)
+    # one baseline per sample really is paired with its sample
+    per_sample = np.stack([b, X[1]] + [b] * (n - 2))
+    out = integrated_gradients(model, X, per_sample, n_steps=8)
+    assert_allclose(out[0], ref[0], rtol=1e-5, atol=1e-8)
+    assert np.all(out[1] == 0) and np.any(ref[1] != 0)  # baseline == x[1]
+
+
+def test_target_column_of_softmax(emo):
+    """p0 = 1 - p1, so the IG of column 0 is minus the IG of column 1."""
+    model, X, b = emo
+    ig1 = integrated_gradients(model, X, b, target=1, n_steps=8)
+    ig0 = integrated_gradients(model, X, b, target=0, n_steps=8)
+    assert_allclose(ig0, -ig1, atol=1e-6 * np.abs(ig1).max())
+
+
+def test_estimator_with_model_attribute(emo):
+    model, X, b = emo
+
+    class Fitted:
+        model_ = model
+
+    assert_allclose(
+        integrated_gradients(Fitted(), X, b, n_steps=8),
+        integrated_gradients(model, X, b, n_steps=8),
+    )
+
+
+# -- fast engine ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"standardize": False, "randomized": True, "kernel_size": (3, 1)},
+        {"kernel_size": (2, 3)},
+    ],
+)
+def test_fast_engine_matches_tape(options):
+    from igselect.attribution._emo_engine import _EmoEngine
+
+    model, X, b = _emo_net(3, **options)
+    assert recognise_emo_network(model) is None
+    forward = tf.function(_EmoEngine(model).forward)(tf.constant(X)).numpy()
+    assert_allclose(forward, model(X).numpy(), rtol=0, atol=1e-5)
+    kw = dict(n_steps=16, method="riemann_right", return_deltas=True)
+    fast, d_fast = integrated_gradients(model, X, b, engine="fast", **kw)
+    tape, d_tape = integrated_gradients(model, X, b, engine="tape", **kw)
+    assert _normwise(fast, tape) < 1e-4
+    assert_allclose(d_fast, d_tape, atol=1e-5)
+
+
+def test_fast_engine_bfloat16(emo):
+    model, X, b = emo
+    f32 = integrated_gradients(model, X, b, n_steps=8)
+    bf16 = integrated_gradients(model, X, b, n_steps=8, dtype="bfloat16")
+    assert _normwise(bf16, f32) < 3e-2
+
+
+def test_recognise_emo_network():
+    other = keras.Sequential(
+        [keras.Input((P, 2, L)), keras.layers.Flatten(), keras.layers.Dense(2)]
+    )
+    assert "layers" in recognise_emo_network(other)
+    assert "keras.Model" in recognise_emo_network(lambda x: x)
+    with pytest.raises(ValueError, match="engine='fast'"):
+        integrated_gradients(other, np.zeros((1, P, 2, L)), np.ones((P, 2, L)), engine="fast")
+
+
+# -- errors ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"baselines": np.zeros((2, P, 2, L))}, r"baselines.shape=\(2, 4, 2, 6\)"),
+        ({"baselines": np.zeros((P, 2, L + 1))}, r"baselines.shape=\(4, 2, 7\)"),
+        ({"method": "simpson"}, "method='simpson'"),
+        ({"n_steps": 0}, "n_steps=0"),
+        ({"n_steps": "many"}, "n_steps='many'"),
+        ({"target": 2}, "target=2"),
+        ({"target": -1}, "target=-1"),
+        ({"batch_size": 0}, "batch_size=0"),
+        ({"engine": "gpu"}, "engine='gpu'"),
+        ({"dtype": "float16"}, "dtype='float16'"),
+        ({"dtype": "bfloat16", "engine": "tape"}, "dtype='bfloat16'"),
+        ({"n_steps": "auto", "rtol": 0}, "rtol=0"),
+    ],
+)
+def test_bad_arguments(emo, kwargs, match):
+    model, X, b = emo
+    kwargs = {"baselines": b, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        integrated_gradients(model, X, **kwargs)
+
+
+def test_non_finite_inputs(emo):
+    model, X, b = emo
+    bad = X.copy()
+    bad[1, 2, 0, 3] = np.nan
+    with pytest.raises(ValueError, match=r"X contains 1 NaN"):
+        integrated_gradients(model, bad, b)
+    bad_b = b.copy()
+    bad_b[0, 1, 2] = np.inf
+    with pytest.raises(ValueError, match=r"baselines contains 1 NaN or infinite.*\(0, 0, 1, 2\)"):
+        integrated_gradients(model, X, bad_b)
+    with pytest.raises(TypeError, match="model of type int"):
+        integrated_gradients(3, X, b)
+
+
+# -- aggregation ----------------------------------------------------------------------------------
+def test_aggregate_landmark_scores():
+    rng = np.random.default_rng(4)
+    ig = rng.normal(size=(3, P, 2, L))
+    scores = aggregate_landmark_scores(ig)
+    assert scores.shape == (3, L)
+    assert_allclose(scores[1, 2], np.abs(ig[1, :, :, 2]).sum())
+    assert_allclose(aggregate_landmark_scores(ig[..., None]), scores)
+    with pytest.raises(ValueError, match=r"attributions.shape=\(3, 4, 3, 6\)"):
+        aggregate_landmark_scores(rng.normal(size=(3, P, 3, L)))
