@@ -1,0 +1,148 @@
+"""Loader for a folder of photos, one subfolder per label (e.g. the London Set)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ._cache import extract_cached
+
+__all__ = ["load_image_folder"]
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+_DEFAULT_SUBJECT = r"^([^_\-.]+)"
+
+
+def load_image_folder(
+    root: str | os.PathLike,
+    *,
+    subject_pattern: str = _DEFAULT_SUBJECT,
+    missing: str = "raise",
+    cache_dir: str | os.PathLike | None = None,
+    n_jobs: int | None = 1,
+    verbose: int = 0,
+    return_X_y: bool = False,
+    model_path: str | os.PathLike | None = None,
+):
+    """Load landmarks of labelled photos: ``root/<label>/<file>``, one photo per sample.
+
+    Each photo gives one one-frame sample ``(1, 2, 468)`` from
+    :meth:`FaceMeshExtractor.image <igselect.landmarks.FaceMeshExtractor.image>`.
+
+    Parameters
+    ----------
+    root : str or path-like
+        Folder with one subfolder per label (``neutral/``, ``smiling/`` ...).
+    subject_pattern : str, default=r"^([^_\\-.]+)"
+        Regular expression searched in each file name; its first group is the
+        subject id. The default takes the name up to the first ``_``, ``-`` or
+        ``.``: ``001.jpg`` -> ``"001"``, ``S12_happy_3.png`` -> ``"S12"``.
+    missing : {"raise", "skip"}, default="raise"
+        Photos without a face: raise a :class:`ValueError` that lists them, or
+        leave them out (listed in ``skipped``, counted in ``n_noface``).
+    cache_dir : str or path-like, default=None
+        Folder for one small ``.npz`` per photo, written atomically and reused.
+    n_jobs : int, default=1
+        Parallel extraction workers (joblib; threads unless a backend is set with
+        ``joblib.parallel_config``); each opens its own extractor.
+    verbose : int, default=0
+        Show a progress bar.
+    return_X_y : bool, default=False
+        Return ``(data, target)`` instead of the Bunch.
+    model_path : str or path-like, default=None
+        Face Landmarker bundle (see :func:`~igselect.landmarks.resolve_face_model`).
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``data`` float32 (n, 1, 2, 468); ``target`` (folder names);
+        ``subject``; ``files``; ``target_names``; ``landmark_names``;
+        ``n_noface`` and ``skipped`` (files without a face); ``DESCR``.
+    (data, target) : tuple if ``return_X_y`` is True
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``root`` is not a folder or holds no images in label subfolders.
+    ValueError
+        If a photo cannot be decoded, a file name does not match
+        ``subject_pattern``, or a photo has no face and ``missing="raise"``.
+
+    Examples
+    --------
+    >>> from igselect.datasets import load_image_folder
+    >>> london = load_image_folder("shared/data/london")  # doctest: +SKIP
+    >>> london.data.shape, sorted(set(london.target))  # doctest: +SKIP
+    ((120, 1, 2, 468), ['neutral', 'smiling'])
+    """
+    from igselect.landmarks import resolve_face_model
+
+    if missing not in ("raise", "skip"):
+        raise ValueError(f"missing must be 'raise' or 'skip'. Received: missing={missing!r}")
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"image folder not found. Received: root={str(root)!r}")
+    pattern = re.compile(subject_pattern)
+    items, labels, subjects = [], [], []
+    for label_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        for f in sorted(label_dir.iterdir()):
+            if f.suffix.lower() not in IMAGE_EXTENSIONS or not f.is_file():
+                continue
+            match = pattern.search(f.name)
+            if match is None or not match.groups():
+                raise ValueError(
+                    f"file name {f.name!r} does not match subject_pattern={subject_pattern!r} "
+                    "(or the pattern has no group)"
+                )
+            items.append((f"{label_dir.name}_{f.name}", f, [f]))
+            labels.append(label_dir.name)
+            subjects.append(match.group(1))
+    if not items:
+        raise FileNotFoundError(
+            f"no images ({', '.join(IMAGE_EXTENSIONS)}) in label subfolders of {str(root)!r}; "
+            "expected root/<label>/<image>"
+        )
+    results = extract_cached(
+        "image",
+        items,
+        params={"model_path": resolve_face_model(model_path)},
+        cache_dir=None if cache_dir is None else Path(cache_dir).expanduser(),
+        n_jobs=n_jobs,
+        verbose=verbose,
+        desc="images",
+    )
+    errors = [(items[i][1], r) for i, r in enumerate(results) if isinstance(r, Exception)]
+    if errors:
+        raise ValueError(f"{len(errors)} image(s) could not be read, e.g. {errors[0][1]}")
+    noface = [str(items[i][1]) for i, r in enumerate(results) if not r["found"].all()]
+    if noface and missing == "raise":
+        raise ValueError(
+            f"no face found in {len(noface)} of {len(items)} images: {noface[:5]}"
+            f"{' ...' if len(noface) > 5 else ''}. Use missing='skip' to leave them out."
+        )
+    keep = [i for i, r in enumerate(results) if r["found"].all()]
+    if not keep:
+        raise ValueError(f"no face found in any of the {len(items)} images under {str(root)!r}")
+    X = np.stack([results[i]["landmarks"] for i in keep]).astype(np.float32)
+    y = np.array([labels[i] for i in keep], dtype=object)
+    if return_X_y:
+        return X, y
+    return Bunch(
+        data=X,
+        target=y,
+        subject=np.array([subjects[i] for i in keep], dtype=object),
+        files=[str(items[i][1]) for i in keep],
+        target_names=sorted(set(y)),
+        landmark_names=[f"landmark_{i}" for i in range(X.shape[-1])],
+        n_noface=len(noface),
+        skipped=noface,
+        DESCR=(
+            f"{len(X)} photos from {str(root)!r} as MediaPipe face-mesh landmarks, one frame "
+            "each (n, 1, 2, 468), normalised to a 300x300 grayscale face crop. "
+            f"Labels: {sorted(set(y))}. Photos without a face: {len(noface)}."
+        ),
+    )

@@ -1,0 +1,45 @@
+"""Face landmarks: MediaPipe extraction, time resampling, mesh topology, alignment.
+
+Examples
+--------
+>>> from igselect.landmarks import FaceMeshExtractor, resample_frames  # doctest: +SKIP
+"""
+
+from . import mesh
+from ._model import FACE_MODEL_SHA256, FACE_MODEL_URL, face_model_cache_dir, resolve_face_model
+from ._time import fill_missing_frames, resample_frames
+from .aligner import LandmarkAligner
+from .extractor import N_MESH_LANDMARKS, FaceMeshExtractor, NoFaceError, VideoLandmarks
+from .mesh import (
+    REGIONS,
+    RIGID_REGIONS,
+    landmark_names,
+    landmark_regions,
+    mirror,
+    mirror_permutation,
+    region_shares,
+    rigid_share,
+)
+
+__all__ = [
+    "FACE_MODEL_SHA256",
+    "FACE_MODEL_URL",
+    "FaceMeshExtractor",
+    "LandmarkAligner",
+    "N_MESH_LANDMARKS",
+    "NoFaceError",
+    "REGIONS",
+    "RIGID_REGIONS",
+    "VideoLandmarks",
+    "face_model_cache_dir",
+    "fill_missing_frames",
+    "landmark_names",
+    "landmark_regions",
+    "mesh",
+    "mirror",
+    "mirror_permutation",
+    "region_shares",
+    "resample_frames",
+    "resolve_face_model",
+    "rigid_share",
+]
