@@ -1,0 +1,183 @@
+"""Computation behind :class:`~igselect.selector.GlobalIGSelector`.
+
+The functions the selector caches with ``joblib.Memory`` (training on all
+landmarks; baselines and multi-baseline IG scores), the baseline strategies,
+and the resolution of ``n_landmarks``. Private: the API is the selector.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.metrics import pairwise_distances
+
+__all__: list[str] = []
+
+
+def _resolve_n_landmarks(n_landmarks, n_in: int) -> int:
+    """Turn the ``n_landmarks`` parameter into a count in ``[1, n_in]``."""
+    value = n_landmarks(n_in) if callable(n_landmarks) else n_landmarks
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(
+            "n_landmarks must be an int, a float in (0, 1] or a callable returning an int. "
+            f"Received: n_landmarks={value!r}"
+        )
+    if isinstance(value, numbers.Integral):
+        count = int(value)
+    elif callable(n_landmarks):
+        raise ValueError(
+            f"The n_landmarks callable must return an int. Received: n_landmarks={value!r}"
+        )
+    elif 0.0 < value <= 1.0:
+        count = max(1, int(value * n_in))  # floor, as RFE's n_features_to_select
+    else:
+        raise ValueError(f"A float n_landmarks must be in (0, 1]. Received: n_landmarks={value!r}")
+    if not 1 <= count <= n_in:
+        raise ValueError(
+            f"n_landmarks must be between 1 and the number of input landmarks ({n_in}). "
+            f"Received: n_landmarks={value!r}"
+        )
+    return count
+
+
+def _params_key(estimator):
+    """A clone-stable, hashable summary of an estimator's configuration."""
+    if not hasattr(estimator, "get_params"):
+        return estimator
+    params = estimator.get_params(deep=False)
+    return (
+        f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+        sorted((name, _params_key(value)) for name, value in params.items()),
+    )
+
+
+def _fitted_key(estimator):
+    """Key of a prefit estimator: its configuration and its weights."""
+    model = getattr(estimator, "model_", None)
+    weights = model.get_weights() if hasattr(model, "get_weights") else estimator
+    return _params_key(estimator), weights, getattr(estimator, "classes_", None)
+
+
+def _standardized(X: np.ndarray) -> np.ndarray:
+    """Flatten samples after per-coordinate standardisation over samples and frames."""
+    mean = X.mean(axis=(0, 1), keepdims=True)
+    std = X.std(axis=(0, 1), keepdims=True)
+    return ((X - mean) / np.where(std > 1e-12, std, 1.0)).reshape(X.shape[0], -1)
+
+
+def _medoid(Z: np.ndarray) -> int:
+    """Index of the row minimising its summed Euclidean distance to the others."""
+    return int(np.argmin(pairwise_distances(Z).sum(axis=1)))
+
+
+def _predict_column(model, X: np.ndarray, column: int, batch_size: int | None) -> np.ndarray:
+    """``model(X)[:, column]`` in batches, without Keras' predict machinery."""
+    step = batch_size or 256
+    out = [
+        np.asarray(model(X[i : i + step], training=False))[:, column]
+        for i in range(0, len(X), step)
+    ]
+    return np.concatenate(out).astype(np.float64)
+
+
+def _make_baselines(strategy, X, y, complement, model, column, batch_size):
+    """Return ``(baselines (k, P, 2, L), labels (k,), indices (k,))``."""
+    if isinstance(strategy, str) and strategy in ("typical", "confident"):
+        Z = _standardized(X) if strategy == "typical" else None
+        picks = []
+        for label in complement:
+            rows = np.flatnonzero(y == label)
+            if strategy == "typical":
+                picks.append(rows[_medoid(Z[rows])])
+            else:
+                picks.append(rows[np.argmin(_predict_column(model, X[rows], column, batch_size))])
+        picks = np.asarray(picks, dtype=np.int64)
+        return X[picks], np.asarray(complement, dtype=object), picks
+    if isinstance(strategy, str) and strategy == "zeros":
+        base = np.zeros((1,) + X.shape[1:], dtype=X.dtype)
+        return base, np.asarray(["zeros"], dtype=object), np.asarray([-1])
+    if isinstance(strategy, str) and strategy == "mean":
+        base = X.mean(axis=0, keepdims=True)
+        return base, np.asarray(["mean"], dtype=object), np.asarray([-1])
+    base = np.asarray(strategy, dtype=X.dtype)  # validated array, (k, P, 2, L)
+    labels = np.asarray([f"array_{j}" for j in range(base.shape[0])], dtype=object)
+    return base, labels, np.full(base.shape[0], -1, dtype=np.int64)
+
+
+def _fit_full_estimator(X, y, *, estimator_key, positive_class, estimator):
+    """Train ``estimator`` on all landmarks; cached by the selector's ``memory``.
+
+    ``estimator`` is left out of the cache key; ``estimator_key`` (its class
+    and parameters) stands for it.
+    """
+    del estimator_key  # only part of the cache key
+    if "positive_class" in estimator.get_params(deep=False):
+        return estimator.fit(X, y)  # it binarises the multi-class y itself
+    return estimator.fit(X, (y == positive_class).astype(np.int64))
+
+
+def _global_ig_scores(
+    X,
+    y,
+    *,
+    estimator_key,
+    positive_class,
+    complement,
+    baselines,
+    inputs,
+    n_steps,
+    method,
+    batch_size,
+    estimator,
+    verbose,
+):
+    """Baselines and multi-baseline IG landmark scores of a fitted estimator.
+
+    Cached by the selector's ``memory``. ``estimator`` (fitted) and
+    ``verbose`` are left out of the cache key; ``estimator_key`` (the
+    training key, or the weights of a prefit estimator) stands for it.
+    """
+    from tqdm.auto import tqdm
+
+    from .attribution import aggregate_landmark_scores, integrated_gradients
+
+    del estimator_key  # only part of the cache key
+    model = getattr(estimator, "model_", None)
+    if model is None:
+        raise TypeError(
+            "GlobalIGSelector needs an estimator exposing its fitted Keras model as "
+            f"`model_` (as EmoClassifier does). Received: estimator={estimator!r}"
+        )
+    column = 1  # EmoClassifier: column 1 of model_ is the positive class
+    base, labels, indices = _make_baselines(baselines, X, y, complement, model, column, batch_size)
+    X_in = X[y == positive_class] if inputs == "positive" else X
+    f_x = _predict_column(model, X_in, column, batch_size)
+    f_b = _predict_column(model, base, column, batch_size)
+    scores = np.empty((base.shape[0], X.shape[3]))
+    deltas = np.empty((base.shape[0], X_in.shape[0]))
+    steps_used = np.empty(base.shape[0], dtype=np.int64)
+    bar = tqdm(range(base.shape[0]), desc="IG per baseline", disable=not verbose, leave=False)
+    for j in bar:
+        attributions, delta, steps_used[j] = integrated_gradients(
+            model,
+            X_in,
+            base[j : j + 1],
+            target=column,
+            n_steps=n_steps,
+            method=method,
+            batch_size=batch_size,
+            return_deltas=True,
+            return_n_steps=True,
+        )
+        scores[j] = np.asarray(aggregate_landmark_scores(attributions), np.float64).mean(axis=0)
+        deltas[j] = np.asarray(delta, dtype=np.float64)
+    return {
+        "scores_per_baseline": scores,
+        "deltas": deltas,
+        "n_steps": steps_used,
+        "gaps": np.abs(f_x[None, :] - f_b[:, None]),
+        "baselines": base,
+        "baseline_labels": labels,
+        "baseline_indices": indices,
+    }

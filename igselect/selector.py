@@ -1,0 +1,383 @@
+"""Landmark selection by dataset-level, multi-baseline Integrated Gradients.
+
+:class:`GlobalIGSelector` implements step 3-4 of Di Luzio, Rosato & Panella
+(2024): train a binary classifier of one class on all landmarks, attribute
+its positive-class probability with Integrated Gradients for every training
+sample of that class against one baseline per *other* class, and keep the
+landmarks with the largest mean ``|IG|``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import check_is_fitted, check_memory
+
+from ._global_ig import (
+    _fit_full_estimator,
+    _fitted_key,
+    _global_ig_scores,
+    _params_key,
+    _resolve_n_landmarks,
+)
+from ._landmark_selector import LandmarkSelectorMixin, _dense_real
+from ._validation import _check_int, check_landmark_array, check_landmark_target
+
+__all__ = ["GlobalIGSelector"]
+
+_BASELINE_STRATEGIES = ("typical", "confident", "zeros", "mean")
+_INPUTS = ("positive", "all")
+#: Median relative completeness residual above which ``fit`` warns.
+_DELTA_TOLERANCE = 0.05
+#: Floor of ``|F(x) - F(b)|`` in the relative residual, so that pairs whose
+#: probabilities barely differ do not blow the ratio up.
+_GAP_FLOOR = 1e-3
+
+
+# ----------------------------------------------------------------------------- estimator
+class GlobalIGSelector(LandmarkSelectorMixin, BaseEstimator):
+    """Select landmarks by dataset-level, multi-baseline Integrated Gradients.
+
+    For one ``positive_class``, ``fit`` trains a binary classifier on all
+    landmarks (a clone of ``estimator``), then, for every baseline and every
+    input sample, computes the Integrated Gradients of the positive-class
+    probability. The score of a landmark is ``|IG|`` summed over frames and
+    coordinates, averaged over the input samples and then over the
+    baselines. ``transform`` keeps the ``n_landmarks`` best landmarks.
+
+    Parameters
+    ----------
+    estimator : estimator, default=None
+        Binary classifier exposing its fitted Keras model as ``model_``
+        (raw landmarks in, softmax ``(n, 2)`` out, column 1 the positive
+        class). ``None`` means ``EmoClassifier()``. If it has a
+        ``positive_class`` parameter it is set to the selector's positive
+        class and the estimator receives the multi-class ``y``; otherwise it
+        receives 0/1 labels.
+    n_landmarks : int, float or callable, default=64
+        How many landmarks to keep: an int in ``[1, L]``; a float in
+        ``(0, 1]``, the fraction ``max(1, floor(n_landmarks * L))`` (as
+        :class:`~sklearn.feature_selection.RFE` rounds); or a callable
+        ``f(L) -> int``. It only decides the cut: changing it with
+        ``set_params`` after ``fit`` changes ``transform`` without refitting
+        (as ``threshold`` does in
+        :class:`~sklearn.feature_selection.SelectFromModel`), and it is left
+        out of the ``memory`` cache key.
+    positive_class : label, default=None
+        The class whose landmarks are selected. ``None`` takes the
+        estimator's own ``positive_class`` if set, else, for binary ``y``,
+        the larger label (sorted order); multi-class ``y`` then raises.
+    baselines : {"typical", "confident", "zeros", "mean"} or array-like, \
+default="typical"
+        IG baselines.
+
+        - ``"typical"``: one per complementary class, its medoid: the sample
+          minimising the summed Euclidean distance to the other samples of
+          its class, computed after per-coordinate standardisation (mean and
+          std of each landmark coordinate over all training samples and
+          frames), as the network standardises its input.
+        - ``"confident"``: one per complementary class, the sample with the
+          lowest positive-class probability (most confidently negative).
+        - ``"zeros"``: one all-zero sequence.
+        - ``"mean"``: one, the mean of the training sequences.
+        - array of shape (P, 2, L) or (k, P, 2, L): explicit baselines.
+    inputs : {"positive", "all"}, default="positive"
+        Samples to attribute: the training samples of the positive class (as
+        in the paper) or all training samples.
+    n_steps : int or "auto", default=64
+        IG quadrature steps, passed to
+        :func:`igselect.attribution.integrated_gradients`.
+    method : str, default="riemann_right"
+        Quadrature rule (see :func:`igselect.attribution.quadrature`).
+    batch_size : int, default=None
+        Internal batch size of the IG engine and of the probability passes.
+    prefit : bool, default=False
+        If True, ``estimator`` is already fitted on the full landmark set and
+        is used as is (not refitted).
+    memory : None, str or joblib.Memory, default=None
+        Cache (:class:`joblib.Memory`) of the expensive part, in two stages:
+        the training on all landmarks, keyed by the data and the estimator's
+        class and parameters (after ``positive_class`` and ``random_state``
+        are set on it), and the IG scores, keyed by the same plus the IG
+        parameters (``baselines``, ``inputs``, ``n_steps``, ``method``,
+        ``batch_size``). ``n_landmarks`` and ``verbose`` are in neither key,
+        so a grid search over ``n_landmarks`` trains and attributes once per
+        fold, and changing only an IG parameter does not retrain. A prefit
+        estimator is keyed by its parameters and weights.
+    random_state : int or None, default=None
+        If not None, set as the ``random_state`` of the estimator clone
+        (when it has one); the same value gives the same selection on CPU.
+    classes : array-like, default=None
+        All class labels of the problem. Classes listed here but absent from
+        ``y`` (e.g. in a cross-validation fold) get no "typical" or
+        "confident" baseline; ``fit`` warns and uses the classes present.
+    verbose : int, default=0
+        Show a progress bar over the baselines if > 0.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The classifier trained on all landmarks (or the prefit one).
+    positive_class_ : label
+        The positive class used.
+    scores_ : ndarray of shape (n_landmarks_in_,)
+        Mean ``|IG|`` per landmark, averaged over inputs and baselines.
+    scores_per_baseline_ : ndarray of shape (n_baselines, n_landmarks_in_)
+        The same, per baseline.
+    ranking_ : ndarray of shape (n_landmarks_in_,)
+        Landmark indices, best first (``argsort(-scores_)``, stable).
+    baselines_ : ndarray of shape (n_baselines, n_frames_in_, 2, n_landmarks_in_)
+        The baselines used.
+    baseline_labels_ : ndarray of shape (n_baselines,), object
+        The class of each baseline (``"zeros"``, ``"mean"`` or
+        ``"array_<j>"`` for the other strategies).
+    baseline_indices_ : ndarray of shape (n_baselines,)
+        Index in the training data of each baseline sample, -1 if none.
+    deltas_ : ndarray of shape (n_baselines, n_inputs)
+        Completeness residuals ``sum(IG) - (F(x) - F(b))``.
+    n_steps_ : ndarray of shape (n_baselines,)
+        Quadrature steps used per baseline (differs from ``n_steps`` only
+        with ``n_steps="auto"``).
+    relative_delta_ : float
+        Median of ``|delta| / max(|F(x) - F(b)|, 1e-3)``; ``fit`` warns
+        when it exceeds 5% (raise ``n_steps``).
+    n_landmarks_ : int
+        The resolved number of selected landmarks (follows ``n_landmarks``).
+    n_landmarks_in_, n_frames_in_ : int
+        Input landmark and frame counts seen in ``fit``.
+
+    Examples
+    --------
+    >>> from igselect import EmoClassifier, GlobalIGSelector
+    >>> from igselect.datasets import make_landmark_sequences
+    >>> ds = make_landmark_sequences(n_samples=48, random_state=0)
+    >>> clf = EmoClassifier(n_filters=2, lstm_units=4, dense_units=4, epochs=2,
+    ...                     learning_rate=1e-2, random_state=0)
+    >>> sel = GlobalIGSelector(clf, n_landmarks=4, positive_class="class_0", n_steps=8)
+    >>> sel.fit(ds.data, ds.target).transform(ds.data).shape
+    (48, 8, 2, 4)
+    """
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        n_landmarks: int | float | Callable[[int], int] = 64,
+        positive_class=None,
+        baselines="typical",
+        inputs: str = "positive",
+        n_steps: int | str = 64,
+        method: str = "riemann_right",
+        batch_size: int | None = None,
+        prefit: bool = False,
+        memory=None,
+        random_state: int | None = None,
+        classes=None,
+        verbose: int = 0,
+    ):
+        self.estimator = estimator
+        self.n_landmarks = n_landmarks
+        self.positive_class = positive_class
+        self.baselines = baselines
+        self.inputs = inputs
+        self.n_steps = n_steps
+        self.method = method
+        self.batch_size = batch_size
+        self.prefit = prefit
+        self.memory = memory
+        self.random_state = random_state
+        self.classes = classes
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ validation
+    def _check_params(self, X):
+        from .attribution._quadrature import QUADRATURE_METHODS
+
+        _resolve_n_landmarks(self.n_landmarks, X.shape[3])
+        if self.inputs not in _INPUTS:
+            raise ValueError(f"inputs must be one of {_INPUTS}. Received: inputs={self.inputs!r}")
+        if not (isinstance(self.n_steps, str) and self.n_steps == "auto"):
+            _check_int(self.n_steps, "n_steps")
+        if self.method not in QUADRATURE_METHODS:
+            raise ValueError(
+                f"method must be one of {QUADRATURE_METHODS}. Received: method={self.method!r}"
+            )
+        if self.batch_size is not None:
+            _check_int(self.batch_size, "batch_size")
+        if isinstance(self.baselines, str):
+            if self.baselines not in _BASELINE_STRATEGIES:
+                raise ValueError(
+                    f"baselines must be one of {_BASELINE_STRATEGIES} or an array. "
+                    f"Received: baselines={self.baselines!r}"
+                )
+            return self.baselines
+        base = np.asarray(self.baselines)
+        if base.ndim == 3:
+            base = base[None]
+        base = check_landmark_array(base, name="baselines")
+        if base.shape[1:] != X.shape[1:]:
+            raise ValueError(
+                f"Array baselines must have shape {X.shape[1:]} or (k, *{X.shape[1:]}) to "
+                f"match X. Received: baselines.shape={np.shape(self.baselines)}"
+            )
+        return base
+
+    def _resolve_classes(self, y, estimator):
+        present = np.unique(y)
+        if present.size < 2:
+            raise ValueError(
+                "y must contain at least two classes (the other classes give the baselines). "
+                f"Received: a single class {present.tolist()!r}."
+            )
+        positive = self.positive_class
+        if positive is None:
+            positive = getattr(estimator, "get_params", dict)().get("positive_class")
+        if positive is None:
+            if present.size != 2:
+                raise ValueError(
+                    f"y has {present.size} classes {present.tolist()!r}; set positive_class "
+                    "to the class whose landmarks to select. Received: positive_class=None"
+                )
+            positive = present[1]
+        if not np.any(y == positive):
+            raise ValueError(
+                "positive_class is not one of the labels in y. "
+                f"Received: positive_class={positive!r}; labels are {present.tolist()!r}."
+            )
+        complement = [c for c in present.tolist() if c != positive]
+        if self.classes is not None:
+            missing = [c for c in np.asarray(self.classes).tolist() if c not in present]
+            if (
+                missing
+                and isinstance(self.baselines, str)
+                and self.baselines in ("typical", "confident")
+            ):
+                warnings.warn(
+                    f"Class(es) {missing!r} of `classes` have no samples in y, so they get no "
+                    f"{self.baselines!r} baseline; using the classes present: {complement!r}.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+        return positive, complement
+
+    def _make_estimator(self, positive):
+        if self.prefit:
+            if self.estimator is None:
+                raise ValueError("prefit=True needs a fitted estimator. Received: estimator=None")
+            check_is_fitted(self.estimator)
+            return self.estimator
+        if self.estimator is None:
+            from .classifier import EmoClassifier
+
+            estimator = EmoClassifier()
+        else:
+            estimator = clone(self.estimator)
+        params = estimator.get_params(deep=False)
+        if "positive_class" in params:
+            estimator.set_params(positive_class=positive)
+        if self.random_state is not None and "random_state" in params:
+            estimator.set_params(random_state=self.random_state)
+        return estimator
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y):
+        """Train on all landmarks, compute the global IG scores, rank the landmarks.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_frames, 2, n_landmarks[, 1])
+            Landmark sequences.
+        y : array-like of shape (n_samples,)
+            Class labels, normally multi-class: the classes other than
+            ``positive_class`` give the "typical" / "confident" baselines.
+
+        Returns
+        -------
+        self : GlobalIGSelector
+            The fitted selector.
+        """
+        X = check_landmark_array(_dense_real(X))
+        y = check_landmark_target(y, X.shape[0])
+        baselines = self._check_params(X)
+        positive, complement = self._resolve_classes(y, self.estimator)
+        estimator = self._make_estimator(positive)
+        if self.prefit:
+            n_in = getattr(estimator, "n_landmarks_in_", X.shape[3])
+            if n_in != X.shape[3]:
+                raise ValueError(
+                    f"The prefit estimator was fitted on {n_in} landmarks, X has {X.shape[3]}. "
+                    f"Received: X.shape={X.shape}"
+                )
+            key = _fitted_key(estimator)
+        else:
+            key = _params_key(estimator)
+        memory = check_memory(self.memory)
+        if not self.prefit:
+            fit_cached = memory.cache(_fit_full_estimator, ignore=["estimator"])
+            estimator = fit_cached(
+                X, y, estimator_key=key, positive_class=positive, estimator=estimator
+            )
+        scores_cached = memory.cache(_global_ig_scores, ignore=["estimator", "verbose"])
+        result = scores_cached(
+            X,
+            y,
+            estimator_key=key,
+            positive_class=positive,
+            complement=complement,
+            baselines=baselines,
+            inputs=self.inputs,
+            n_steps=self.n_steps,
+            method=self.method,
+            batch_size=self.batch_size,
+            estimator=estimator,
+            verbose=self.verbose,
+        )
+        self.estimator_ = estimator
+        self.positive_class_ = positive
+        self.scores_per_baseline_ = result["scores_per_baseline"]
+        self.scores_ = self.scores_per_baseline_.mean(axis=0)
+        self.ranking_ = np.argsort(-self.scores_, kind="stable")
+        self.baselines_ = result["baselines"]
+        self.baseline_labels_ = result["baseline_labels"]
+        self.baseline_indices_ = result["baseline_indices"]
+        self.deltas_ = result["deltas"]
+        self.n_steps_ = result["n_steps"]
+        self.relative_delta_ = float(
+            np.median(np.abs(self.deltas_) / np.maximum(result["gaps"], _GAP_FLOOR))
+        )
+        self.n_frames_in_ = X.shape[1]
+        self.n_landmarks_in_ = X.shape[3]
+        if self.relative_delta_ > _DELTA_TOLERANCE:
+            warnings.warn(
+                f"Integrated Gradients did not converge: the median relative completeness "
+                f"residual is {self.relative_delta_:.1%} (> {_DELTA_TOLERANCE:.0%}). Increase "
+                f"n_steps (Received: n_steps={self.n_steps!r}) or use method='gausslegendre'.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return self
+
+    # ------------------------------------------------------------------ selection
+    @property
+    def n_landmarks_(self) -> int:
+        """Number of selected landmarks, resolved from the current ``n_landmarks``."""
+        if not hasattr(self, "scores_"):
+            raise AttributeError("n_landmarks_ is only available after fit.")
+        return _resolve_n_landmarks(self.n_landmarks, self.n_landmarks_in_)
+
+    def _get_support_mask(self) -> np.ndarray:
+        check_is_fitted(self, "scores_")
+        mask = np.zeros(self.n_landmarks_in_, dtype=bool)
+        mask[self.ranking_[: self.n_landmarks_]] = True
+        return mask
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = False
+        tags.target_tags.required = True
+        tags.non_deterministic = False
+        return tags
