@@ -12,7 +12,6 @@ from __future__ import annotations
 from abc import abstractmethod
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -21,25 +20,13 @@ from ._validation import check_consistent_shape, check_landmark_array
 __all__ = ["LandmarkSelectorMixin"]
 
 
-def _dense_real(X, name: str = "X") -> np.ndarray:
-    """Reject sparse and complex input with explicit messages; return an ndarray."""
-    if sp.issparse(X):
-        raise TypeError(
-            f"Sparse input is not supported: {name} must be a dense array of shape "
-            f"(n_samples, n_frames, 2, n_landmarks). Received: {name} of type {type(X).__name__}"
-        )
-    arr = np.asarray(X)
-    if arr.dtype.kind == "c":
-        raise ValueError(f"Complex data not supported. Received: {name}.dtype={arr.dtype}")
-    return arr
-
-
 def _as_landmarks(X, name: str = "X") -> tuple[np.ndarray, bool]:
     """Validate ``X``; return ``(X4, had_channel)``, keeping a floating dtype."""
-    arr = _dense_real(X, name)
-    dtype = arr.dtype if arr.dtype.kind == "f" else np.float32
-    had_channel = arr.ndim == 5 and arr.shape[-1] == 1
-    return check_landmark_array(arr, name=name, dtype=dtype), had_channel
+    dtype = getattr(X, "dtype", None)
+    dtype = dtype if dtype is not None and np.dtype(dtype).kind == "f" else np.float32
+    had_channel = np.ndim(X) == 5 and np.shape(X)[-1] == 1
+    # check_landmark_array rejects sparse and complex input with explicit messages.
+    return check_landmark_array(X, name=name, dtype=dtype), had_channel
 
 
 class LandmarkSelectorMixin(TransformerMixin):

@@ -23,7 +23,7 @@ from ._global_ig import (
     _params_key,
     _resolve_n_landmarks,
 )
-from ._landmark_selector import LandmarkSelectorMixin, _dense_real
+from ._landmark_selector import LandmarkSelectorMixin
 from ._validation import _check_int, check_landmark_array, check_landmark_target
 
 __all__ = ["GlobalIGSelector"]
@@ -299,7 +299,7 @@ default="typical"
         self : GlobalIGSelector
             The fitted selector.
         """
-        X = check_landmark_array(_dense_real(X))
+        X = check_landmark_array(X)
         y = check_landmark_target(y, X.shape[0])
         baselines = self._check_params(X)
         positive, complement = self._resolve_classes(y, self.estimator)
