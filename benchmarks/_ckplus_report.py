@@ -1,0 +1,421 @@
+"""results.csv, report.md and figures of the CK+ benchmark (see ``ckplus.py``)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import platform
+import time
+from collections import Counter
+
+import numpy as np
+from _ckplus_protocol import fit_selection
+
+PAPER_SIZES = (468, 234, 128, 64, 32, 16)
+#: Di Luzio et al. (2024), Tables 6 (T-EMO) and 7 (R-EMO), CK+, mean accuracy at each L,
+#: and the SVM baselines of Kumar et al. (2016) they compare with.
+PAPER = {
+    "T-EMO": {
+        "anger": (0.924, 0.926, 0.905, 0.903, 0.924, 0.891),
+        "disgust": (0.934, 0.964, 0.964, 0.951, 0.948, 0.925),
+        "fear": (0.948, 0.971, 0.974, 0.964, 0.950, 0.919),
+        "happiness": (0.986, 0.988, 0.982, 0.979, 0.981, 0.978),
+        "sadness": (0.920, 0.905, 0.916, 0.914, 0.922, 0.910),
+        "surprise": (0.993, 0.995, 0.995, 0.993, 0.991, 0.986),
+    },
+    "R-EMO": {
+        "anger": (0.889, 0.874, 0.862, 0.874, 0.883, 0.866),
+        "disgust": (0.941, 0.941, 0.953, 0.897, 0.905, 0.887),
+        "fear": (0.934, 0.948, 0.939, 0.936, 0.924, 0.907),
+        "happiness": (0.968, 0.978, 0.971, 0.957, 0.966, 0.964),
+        "sadness": (0.907, 0.893, 0.893, 0.907, 0.898, 0.893),
+        "surprise": (0.962, 0.981, 0.976, 0.981, 0.974, 0.974),
+    },
+    "SVM-linear": {
+        "anger": 0.85,
+        "disgust": 0.78,
+        "fear": 0.95,
+        "happiness": 0.97,
+        "sadness": 0.75,
+        "surprise": 0.99,
+    },
+    "SVM-rbf": {
+        "anger": 0.84,
+        "disgust": 0.74,
+        "fear": 0.95,
+        "happiness": 0.98,
+        "sadness": 0.79,
+        "surprise": 1.0,
+    },
+}
+CSV_FIELDS = [
+    "source",
+    "emotion",
+    "L",
+    "model",
+    "seed",
+    "accuracy",
+    "n_train",
+    "n_test",
+    "n_test_positive",
+    "fit_time_s",
+    "epochs",
+    "epoch_time_s",
+    "F",
+    "Q",
+    "R",
+    "C",
+    "cv_accuracy",
+    "grid_time_s",
+]
+
+
+def _fmt(values, digits=3) -> str:
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
+    if v.size == 0:
+        return "-"
+    return f"{v.mean():.{digits}f} ± {v.std():.{digits}f}"
+
+
+def _table(header, rows) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _acc(runs, model, emo, L):
+    return [r["accuracy"] for r in runs if (r["model"], r["emotion"], r["L"]) == (model, emo, L)]
+
+
+def write_csv(path, runs) -> None:
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        w.writeheader()
+        for r in sorted(runs, key=lambda r: (r["emotion"], -r["L"], r["model"], r["seed"])):
+            w.writerow({k: r.get(k, "") for k in CSV_FIELDS})
+
+
+def _accuracy_section(runs, emotions, counts, model, title) -> str:
+    rows = []
+    for emo in emotions:
+        rows.append([emo] + [_fmt(_acc(runs, model, emo, L)) for L in counts])
+    means = [np.mean([np.mean(_acc(runs, model, e, L)) for e in emotions]) for L in counts]
+    rows.append(["**mean**"] + [f"**{m:.3f}**" for m in means])
+    return f"### {title}\n\n" + _table(["Emotion"] + [str(L) for L in counts], rows)
+
+
+def _hyper_section(runs, emotions, counts, n_seeds) -> str:
+    parts = []
+    for i, L in enumerate(counts, 1):
+        rows = []
+        for emo in emotions:
+            recs = [r for r in runs if (r["model"], r["emotion"], r["L"]) == ("T-EMO", emo, L)]
+            row = [emo]
+            for k in ("F", "Q", "R"):
+                ((val, n),) = Counter(r[k] for r in recs).most_common(1) or [("-", 0)]
+                row.append(f"{val} ({n}/{len(recs)})")
+            rows.append(row)
+        parts.append(
+            f"**Table {i} analogue: T-EMO hyperparameters chosen with {L} landmarks** "
+            f"(most frequent choice over {n_seeds} seeds, count)\n\n"
+            + _table(["Emotion", "Conv filters (F)", "LSTM units (Q)", "FC1 neurons (R)"], rows)
+        )
+    return "\n\n".join(parts)
+
+
+def _summary_section(runs, emotions, counts, models) -> str:
+    rows = []
+    for model in models:
+        per_l = [np.mean([np.mean(_acc(runs, model, e, L)) for e in emotions]) for L in counts]
+        best = np.mean([max(np.mean(_acc(runs, model, e, L)) for L in counts) for e in emotions])
+        rows.append([model] + [f"{v:.3f}" for v in per_l] + [f"{best:.3f}"])
+    text = _table(["Model"] + [f"L={L}" for L in counts] + ["best L per emotion"], rows)
+    sel = [L for L in counts if L < max(counts)] or list(counts)
+    t_sel = np.mean([max(np.mean(_acc(runs, "T-EMO", e, L)) for L in sel) for e in emotions])
+    verdict = []
+    for svm in ("SVM-linear", "SVM-rbf"):
+        s = np.mean([max(np.mean(_acc(runs, svm, e, L)) for L in counts) for e in emotions])
+        word = "beats" if t_sel > s else "does NOT beat"
+        verdict.append(
+            f"T-EMO with selection (best L < {max(counts)}: {t_sel:.3f}) {word} "
+            f"{svm} (best L: {s:.3f}) on average over emotions."
+        )
+    return (
+        'Mean accuracy over emotions. "best L per emotion" picks each emotion\'s best L '
+        "on the test splits (as the paper's discussion does), so it is optimistic for every "
+        "model alike.\n\n" + text + "\n\n" + "\n".join(f"- {v}" for v in verdict)
+    )
+
+
+def _timing_section(runs, selections, counts) -> str:
+    rows, per_epoch = [], {}
+    for model in ("T-EMO", "R-EMO"):
+        for L in counts:
+            recs = [r for r in runs if (r["model"], r["L"]) == (model, L)]
+            ep = [r["epoch_time_s"] for r in recs]
+            per_epoch[model, L] = np.nanmean(ep) if ep else np.nan
+            rows.append(
+                [
+                    model,
+                    L,
+                    _fmt([r["fit_time_s"] for r in recs], 2),
+                    _fmt([r["epochs"] for r in recs], 1),
+                    _fmt(ep, 4),
+                ]
+            )
+    for model in ("SVM-linear", "SVM-rbf"):
+        for L in counts:
+            recs = [r for r in runs if (r["model"], r["L"]) == (model, L)]
+            rows.append(
+                [model + " (grid over C)", L, _fmt([r["fit_time_s"] for r in recs], 2), "-", "-"]
+            )
+    text = (
+        "Time per epoch is `fit_time_ / n_iter_` of the final fit, so it includes building "
+        "the model and tracing its tf.functions (seconds per fit on a small CPU); with few "
+        "epochs that fixed cost pulls the R-EMO/T-EMO and L ratios towards 1. Wall times "
+        "also depend on the other load on the machine.\n\n"
+        + _table(["Model", "L", "fit time (s)", "epochs", "time per epoch (s)"], rows)
+    )
+    lo, hi = min(counts), max(counts)
+    ratios = [
+        f"- R-EMO / T-EMO time per epoch at L={L}: "
+        f"{per_epoch['R-EMO', L] / per_epoch['T-EMO', L]:.2f}"
+        for L in counts
+    ]
+    for model in ("T-EMO", "R-EMO"):
+        ratios.append(
+            f"- {model} time per epoch, L={lo} / L={hi}: "
+            f"{per_epoch[model, lo] / per_epoch[model, hi]:.2f}"
+        )
+    ig = [s["ig_time_s"] for s in selections]
+    net = [s["selector_net_fit_s"] for s in selections]
+    ratios.append(
+        f"- Global IG per emotion (the emotion's training samples x one baseline per other class): "
+        f"{_fmt(ig, 2)} s; full-landmark T-EMO training for the selector: "
+        f"{_fmt(net, 2)} s"
+    )
+    return text + "\n\n" + "\n".join(ratios)
+
+
+def _ensemble_section(ensembles) -> str:
+    if not ensembles:
+        return "Not run (needs at least two emotions and no label without an estimator)."
+    labels = ensembles[0]["labels"]
+    conf = np.sum([np.asarray(e["confusion"]) for e in ensembles], axis=0)
+    rows = [[lab] + [int(v) for v in conf[i]] for i, lab in enumerate(labels)]
+    return (
+        f"EmotionEnsemble of the per-emotion T-EMO pipelines (each with its own top-"
+        f"{ensembles[0]['L']} landmarks and chosen F, Q, R); argmax of the positive-class "
+        f"probabilities. {len(labels)}-class accuracy: "
+        f"**{_fmt([e['accuracy'] for e in ensembles])}** over {len(ensembles)} seeds "
+        f"(chance {1 / len(labels):.3f}).\n\nConfusion matrix, summed over seeds (rows true, "
+        "columns predicted):\n\n" + _table(["true \\ pred"] + labels, rows)
+    )
+
+
+def _attribution_section(selections, emotions) -> str:
+    from igselect.landmarks import mesh
+
+    uniform = sum(len(mesh.REGIONS[r]) for r in mesh.RIGID_REGIONS) / mesh.N_LANDMARKS
+    has_gt = any("precision_at_64" in s for s in selections)
+    rows = []
+    for emo in emotions:
+        recs = [s for s in selections if s["emotion"] == emo]
+        row = [
+            emo,
+            _fmt([s["rigid_share"] for s in recs]),
+            _fmt([s.get("relative_delta", np.nan) for s in recs]),
+        ]
+        if has_gt:
+            row += [
+                _fmt([s.get("precision_at_64", np.nan) for s in recs]),
+                recs[0].get("n_relevant", "-") if recs else "-",
+            ]
+        rows.append(row)
+    header = ["Emotion", "rigid-region share of attribution", "IG completeness residual"]
+    if has_gt:
+        header += ["top-64 precision vs ground truth", "# ground-truth landmarks"]
+    return (
+        f"Rigid regions: {', '.join(mesh.RIGID_REGIONS)} (they barely move with expression; "
+        f"uniform attribution would give {uniform:.3f}). A high share is a bias warning: the "
+        "network leans on face shape or framing, not on the expression. The completeness "
+        "residual is the median |sum IG - (F(x) - F(baseline))| / |F(x) - F(baseline)|.\n\n"
+        + _table(header, rows)
+    )
+
+
+def _paper_section(emotions) -> str:
+    rows = []
+    for emo in emotions:
+        if emo in PAPER["T-EMO"]:
+            rows.append(
+                [
+                    emo,
+                    *(f"{v:.3f}" for v in PAPER["T-EMO"][emo]),
+                    *(f"{v:.3f}" for v in PAPER["R-EMO"][emo]),
+                    PAPER["SVM-linear"][emo],
+                    PAPER["SVM-rbf"][emo],
+                ]
+            )
+    if not rows:
+        return ""
+    head = ["Emotion"] + [f"T {L}" for L in PAPER_SIZES] + [f"R {L}" for L in PAPER_SIZES]
+    return (
+        "## Paper values (CK+, Tables 6-7 and the SVMs of Section 4), for reference\n\n"
+        + _table(head + ["lin. SVM", "RBF SVM"], rows)
+        + "\n"
+    )
+
+
+def write_figures(out, cfg, data, store, emotions, split) -> list[str]:
+    """fig3_<emotion>.png (selected landmarks per L) and fig2_ig_path.png."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from igselect import plotting
+
+    made = []
+    n_total = data.X.shape[3]
+    sizes = [s for s in PAPER_SIZES if s <= n_total]
+    for emo in emotions:
+        sel = store.get(f"select_{emo}_s0")
+        fig = plotting.plot_selection_grid(
+            np.asarray(sel["ranking"]),
+            sizes=sizes,
+            title=f"{emo}: top-L landmarks by global IG ({data.source} data, seed 0)",
+        )
+        fig.savefig(out / f"fig3_{emo}.png", dpi=80)
+        made.append(f"fig3_{emo}.png")
+    # Fig. 2: probability of the target class along the IG path, one sample, one baseline.
+    target = "surprise" if "surprise" in emotions else emotions[0]
+    tr, _ = split(data.groups, cfg.test_size, 0)
+    pipe, _ = fit_selection(cfg, target, data.X[tr], data.y[tr], _memory(out), 0, n_total)
+    sel = pipe.named_steps["select"]
+    Xa = pipe.named_steps["align"].transform(data.X[tr])
+    labels = [str(v) for v in sel.baseline_labels_]
+    pick = next((k for k in ("sadness", "happiness", "neutral") if k in labels), labels[0])
+    # A typical, correctly classified sample: the median-probability one among the
+    # target's training samples that the full-landmark network calls positive.
+    pos = Xa[data.y[tr] == target]
+    p = sel.estimator_.predict_proba(pos)[:, 1]
+    good = np.flatnonzero(p >= 0.5) if np.any(p >= 0.5) else np.arange(p.size)
+    x = pos[good[np.argsort(p[good])[good.size // 2]]]
+    baseline = np.asarray(sel.baselines_)[labels.index(pick)]
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    plotting.plot_ig_path(sel.estimator_, x, baseline, ax=ax, n_steps=max(cfg.n_steps, 20))
+    ax.set_ylabel(f"P({target}) from the {target} network")
+    ax.set_title(f"{target} sample, {pick} baseline ({data.source} data)")
+    fig.savefig(out / "fig2_ig_path.png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    made.append("fig2_ig_path.png")
+    return made
+
+
+def _memory(out):
+    from joblib import Memory
+
+    return Memory(str(out / "cache"), verbose=0)
+
+
+def _stored_seconds(runs, selections, ensembles) -> float:
+    def val(rec, *keys):
+        for k in keys:
+            v = rec.get(k)
+            if v is not None and np.isfinite(v):
+                return float(v)
+        return 0.0
+
+    return (
+        sum(val(r, "grid_time_s", "fit_time_s") for r in runs)
+        + sum(val(s, "selector_time_s") for s in selections)
+        + sum(val(e, "fit_time_s") for e in ensembles)
+    )
+
+
+def write_all(out, cfg, data, store, *, models, wall_s, split) -> None:
+    """Write results.csv, report.md and the figures from the stored runs."""
+    emotions = list(data.emotions)
+    counts = list(cfg.landmark_counts)
+
+    def wanted(rec):  # only this invocation's seeds, emotions and L values
+        return (
+            rec.get("seed", 0) < cfg.seeds
+            and rec.get("emotion", emotions[0]) in emotions
+            and rec.get("L", counts[0]) in counts
+        )
+
+    runs = [r for r in store.all("run_") if wanted(r)]
+    selections = [r for r in store.all("select_") if wanted(r)]
+    ensembles = [r for r in store.all("ensemble_") if wanted(r)]
+    write_csv(out / "results.csv", runs)
+    figures = write_figures(out, cfg, data, store, emotions, split)
+    banner = ("**Data: SYNTHETIC.** " if data.source == "synthetic" else "**Data:** ") + (
+        data.description
+    )
+    lines = [
+        "# igselect benchmark: Di Luzio et al. (2024), Tables 1-7 and Figs. 2-3",
+        "",
+        banner,
+        "",
+        f"Mode `{cfg.mode}`: {data.X.shape[0]} samples of shape {tuple(data.X.shape[1:])}, "
+        f"{cfg.seeds} seed(s) with subject-grouped train/test splits (test {cfg.test_size:.0%} "
+        f"of subjects), grid F={cfg.grid.get('F')} Q={cfg.grid.get('Q')} R={cfg.grid.get('R')} "
+        f"by {cfg.inner_folds}-fold GroupKFold on the training split, Adam lr="
+        f"{cfg.learning_rate}, batch {cfg.batch_size}, <= {cfg.epochs} epochs (patience "
+        f"{cfg.patience}, 10% validation), IG {cfg.n_steps} right-Riemann steps x 'typical' "
+        "baselines of the other classes. Landmarks are ranked by the T-EMO (full-landmark) "
+        "attributions for T-EMO, R-EMO and both SVMs alike; the selection is fitted once per "
+        "(emotion, seed) on the whole training split and reused by the grid search's inner "
+        "folds (so their CV scores are slightly optimistic; the test split is never seen). "
+        f"Compute stored in the runs (fits, grid searches, selections, ensembles): "
+        f"{_stored_seconds(runs, selections, ensembles):.0f} s; "
+        f"this invocation: {wall_s:.0f} s wall time on {os.cpu_count()} CPU(s) "
+        f"({platform.machine()}), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+        f"{len(runs)} runs.",
+        "",
+        "## Tables 1-5: hyperparameters chosen by the grid search",
+        "",
+        _hyper_section(runs, emotions, counts, cfg.seeds),
+        "",
+        "## Tables 6-7: binary accuracy (mean ± std over seeds)",
+        "",
+        _accuracy_section(runs, emotions, counts, "T-EMO", "Table 6 analogue: T-EMO"),
+        "",
+        _accuracy_section(runs, emotions, counts, "R-EMO", "Table 7 analogue: R-EMO"),
+        "",
+        _accuracy_section(
+            runs,
+            emotions,
+            counts,
+            "SVM-linear",
+            "Linear SVM (same aligned, selected landmarks, same splits)",
+        ),
+        "",
+        _accuracy_section(runs, emotions, counts, "SVM-rbf", "RBF SVM (same landmarks, splits)"),
+        "",
+        "## Summary",
+        "",
+        _summary_section(runs, emotions, counts, models),
+        "",
+        "## Training and attribution time (same run)",
+        "",
+        _timing_section(runs, selections, counts),
+        "",
+        f"## {len(emotions)}-class EmotionEnsemble" if ensembles else "## EmotionEnsemble",
+        "",
+        _ensemble_section(ensembles),
+        "",
+        "## Attribution: rigid-region share (bias indicator)"
+        + (" and ground truth" if data.relevant else ""),
+        "",
+        _attribution_section(selections, emotions),
+        "",
+        "## Figures",
+        "",
+        *[f"![{f}]({f})" for f in figures],
+        "",
+        _paper_section(emotions),
+    ]
+    (out / "report.md").write_text("\n".join(lines))
