@@ -10,7 +10,14 @@ the same inputs and baselines at the same ``n_steps`` with
   through the Keras model;
 - ``tape``: :func:`igselect.attribution.integrated_gradients` with
   ``engine="tape"`` (all samples x steps batched through the Keras model);
-- ``fast``: ``engine="fast"``, float32, and ``fast-bf16``: ``dtype="bfloat16"``.
+- ``fast-step``: the fast engine's previous per-step mode (one big LSTM input
+  projection per batch of interpolated inputs, forward + backward: ``2 m``
+  dense rows per sample-frame), float32;
+- ``fast``: ``engine="fast"`` (the whole-path engine of
+  :mod:`igselect.attribution._emo_path`: the exact piecewise-linear
+  reformulation, about 3 dense rows per sample-frame plus sparse work for the
+  conv features whose ReLU switches along the path), float32, and
+  ``fast-bf16``: the same with ``dtype="bfloat16"``.
 
 The CPU is shared, so the methods are timed in interleaved rounds and the
 speed-up is the median over rounds of the per-round ratio to ``naive``.
@@ -23,12 +30,16 @@ gradients are not needed), counting 2 FLOPs per multiply-add::
              + Q * 4*Q)           # LSTM recurrence
     + 4 * (Q*R + R*2)             # fc1 and output
 
-(701.8 MFLOP at paper size, 99% of it the LSTM input projection). The
+(701.8 MFLOP at paper size, 99% of it the LSTM input projection). For the
+whole-path engine this is the *equivalent* dense work of the same quadrature
+(it performs far fewer FLOPs), so its GFLOP/s can exceed the matmul rate. The
 ``peak`` column divides the effective rate by a plain ``tf.matmul`` rate of the
 same dtype, measured in the same run on the shape of the projection.
 
 Run ``python benchmarks/ig_throughput.py`` (about 3 minutes on 2 cores) or
-``--quick`` (under a minute).
+``--quick`` (under a minute); ``--n-steps 200`` shows how the whole-path engine
+scales with the number of steps (its cost depends mostly on the number of
+switching features, not on ``n_steps``).
 """
 
 from __future__ import annotations
@@ -44,6 +55,8 @@ import numpy as np
 import tensorflow as tf
 
 from igselect.attribution import integrated_gradients, quadrature
+from igselect.attribution._engines import default_batch_size, resolve_engine
+from igselect.attribution._integrated_gradients import _path_integral, _Runner
 from igselect.network import build_emo_network
 
 
@@ -75,6 +88,20 @@ def _make_naive_ig(model, n_steps, target=1):
     return run
 
 
+def _make_step_ig(model, X, B, n_steps, dtype="float32", target=1):
+    """The fast engine's per-(sample, step) streaming mode (before the whole-path engine)."""
+    engine, name = resolve_engine(model, engine="fast", dtype=dtype, probe=X[:1])
+    runner = _Runner(engine, target)
+    runner.path = None  # force per-step streaming
+    batch_size = default_batch_size(model, engine, name, X.shape[1:])
+
+    def run():
+        total = _path_integral(runner, X, B, "riemann_right", n_steps, batch_size, 0)
+        return ((X - B) * total).astype(np.float32)
+
+    return run
+
+
 def _matmul_rate(rows, depth, cols, dtype, seconds=1.0) -> float:
     a = tf.cast(tf.random.uniform((rows, depth)), dtype)
     b = tf.cast(tf.random.normal((depth, cols)), dtype)
@@ -99,6 +126,7 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds")
     p.add_argument("--no-bf16", action="store_true", help="skip the bfloat16 engine")
     p.add_argument("--no-tape", action="store_true", help="skip the batched tape engine")
+    p.add_argument("--no-step", action="store_true", help="skip the per-step fast engine")
     p.add_argument("--quick", action="store_true", help="2 samples, 16 steps, 1 round")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--csv", default="ig_throughput.csv", help="output CSV path")
@@ -133,15 +161,24 @@ def main(argv=None):
     )
 
     per = P * 2 * L * F * 3
+    path_calls = {
+        dt: resolve_engine(model, engine="fast", dtype=dt, probe=X[:1])[0].path_samples_per_call(
+            args.n_steps, 2**29
+        )
+        for dt in ("float32", "bfloat16")
+    }
     print(
-        f"default batch_size (interpolated inputs per call): fast float32 "
-        f"{min(1024, 2**29 // (4 * per))}, fast bfloat16 {min(1024, 2**29 // (2 * per))}"
+        f"default batch_size (interpolated inputs per call) of fast-step: float32 "
+        f"{min(1024, 2**29 // (4 * per))}; whole-path engine: {path_calls['float32']} "
+        f"(float32), {path_calls['bfloat16']} (bfloat16) samples per call"
     )
     kw = dict(target=1, n_steps=args.n_steps, method="riemann_right")
     naive = _make_naive_ig(model, args.n_steps)
     methods = {"naive": lambda: naive(X, B)}
     if not args.no_tape:
         methods["tape"] = lambda: integrated_gradients(model, X, B, engine="tape", **kw)
+    if not args.no_step:
+        methods["fast-step"] = _make_step_ig(model, X, B, args.n_steps)
     methods["fast"] = lambda: integrated_gradients(model, X, B, engine="fast", **kw)
     if not args.no_bf16:
         methods["fast-bf16"] = lambda: integrated_gradients(
@@ -217,7 +254,8 @@ def main(argv=None):
         "\nspeedup: median over rounds of naive wall time / method wall time; cpu-sp.: the same"
         " with process CPU time (less sensitive to other load on the machine); rel.err:"
         " max |IG - IG_naive| / max |IG_naive|; peak: effective GFLOP/s / tf.matmul GFLOP/s of"
-        " the same dtype."
+        " the same dtype; GFLOP/s of fast/fast-bf16: equivalent dense work (701.8 MFLOP per"
+        " evaluation at paper size), the whole-path engine performs far fewer FLOPs."
     )
     common = {
         "n_samples": args.n_samples,

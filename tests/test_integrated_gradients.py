@@ -187,7 +187,7 @@ def test_batch_size_invariance(emo, engine):
     model, X, b = emo
     kw = dict(n_steps=12, engine=engine)
     ref = integrated_gradients(model, X, b, batch_size=1000, **kw)
-    for batch_size in (1, 7):
+    for batch_size in (1, 7, 30):  # whole-path engine: 1, 1 and 2 samples per call
         out = integrated_gradients(model, X, b, batch_size=batch_size, **kw)
         assert _normwise(out, ref) < 1e-6
 
@@ -250,6 +250,73 @@ def test_fast_engine_matches_tape(options):
     tape, d_tape = integrated_gradients(model, X, b, engine="tape", **kw)
     assert _normwise(fast, tape) < 1e-4
     assert_allclose(d_fast, d_tape, atol=1e-5)
+
+
+def _per_step_fast(model, X, B, method, n_steps, dtype="float32"):
+    """The fast engine's per-(sample, step) streaming mode (no whole-path reformulation)."""
+    from igselect.attribution._emo_engine import _EmoEngine
+    from igselect.attribution._integrated_gradients import _path_integral, _Runner
+
+    runner = _Runner(_EmoEngine(model, dtype), 1)
+    runner.path = None
+    B = B if B.ndim == X.ndim else B[None]
+    return (X - B) * _path_integral(runner, X, B, method, n_steps, 7, 0)
+
+
+_PATH_CASES = [({}, method) for method in QUADRATURE_METHODS] + [
+    ({"standardize": False, "randomized": True, "kernel_size": (3, 1)}, "gausslegendre"),
+    ({"kernel_size": (2, 3)}, "riemann_trapezoid"),
+    ({"kernel_size": (1, 1), "standardize": False}, "riemann_left"),
+]
+
+
+@pytest.mark.parametrize("options, method", _PATH_CASES)
+def test_path_engine_matches_tape_and_per_step(options, method):
+    """The exact whole-path reformulation equals the per-step computations (rtol 1e-4)."""
+    model, X, b = _emo_net(5, **options)
+    kw = dict(n_steps=13, method=method, return_deltas=True)
+    path, d_path = integrated_gradients(model, X, b, engine="fast", **kw)
+    tape, d_tape = integrated_gradients(model, X, b, engine="tape", **kw)
+    step = _per_step_fast(model, X, b, method, 13)
+    assert np.abs(tape).max() > 1e-3  # non-trivial attributions
+    assert _normwise(path, tape) < 1e-4
+    assert _normwise(path, step) < 1e-4
+    assert_allclose(d_path, d_tape, atol=1e-5)
+
+
+def test_path_engine_many_switches():
+    """A baseline far from x: most conv features switch along the path."""
+    from igselect.attribution._emo_engine import _EmoEngine
+
+    model, X, _ = _emo_net(6)
+    std = model.get_layer("standardize").variance.numpy().reshape(2, L) ** 0.5
+    mean = model.get_layer("standardize").mean.numpy().reshape(2, L)
+    X = (mean + 4 * std * np.sign(X - mean)).astype(np.float32)
+    # (scaled) mirror image: standardized inputs flip sign at alpha = 0.375, between nodes
+    # (at a node every feature would sit exactly on the ReLU kink, where the gradient jumps)
+    b = (mean - 0.6 * (X - mean)).astype(np.float32)
+    eng = _EmoEngine(model)
+    u = eng._preact((b - eng._mean) * eng._inv_scale)
+    v = eng._preact((X - b) * eng._inv_scale, bias=False)
+    _, a = quadrature("riemann_right", 20)
+    _, ks, _ = eng._switch_fn(u, v, tf.constant(a, tf.float32), 2)
+    assert np.mean(ks.numpy() < 20) > 0.3
+    path = integrated_gradients(model, X, b, n_steps=20, engine="fast")
+    tape = integrated_gradients(model, X, b, n_steps=20, engine="tape")
+    assert _normwise(path, tape) < 1e-4
+
+
+def test_path_engine_no_switches():
+    """x == baseline: no feature switches, attributions are exactly zero; a path
+    with no switch (a tiny step from the baseline) still matches the tape engine."""
+    model, X, _ = _emo_net(7)
+    zero = integrated_gradients(model, X, X, n_steps=10, engine="fast")
+    assert np.all(zero == 0)
+    near = X + np.float32(1e-3) * np.sign(X)
+    path = integrated_gradients(model, near, X, n_steps=10, engine="fast")
+    tape = integrated_gradients(model, near, X, n_steps=10, engine="tape")
+    assert np.abs(tape).max() > 0
+    assert _normwise(path, tape) < 1e-4
 
 
 def test_fast_engine_bfloat16(emo):

@@ -9,7 +9,9 @@ the caller's ``tf.function``.
 - :class:`~igselect.attribution._emo_engine._EmoEngine` re-expresses networks
   built by :func:`~igselect.network.build_emo_network` in plain TensorFlow ops
   (see that module); it is used automatically for such networks after its
-  forward pass has been checked against the Keras model.
+  forward pass has been checked against the Keras model. It also exposes
+  ``path_integral(x, b, alphas, weights, target)``, which
+  :func:`integrated_gradients` uses to compute whole IG paths at once.
 """
 
 from __future__ import annotations
