@@ -434,17 +434,15 @@ class EmoClassifier(ClassifierMixin, BaseEstimator):
         return X
 
     def _make_predict_fn(self):
-        """A ``tf.function`` over ``model_`` (inference mode), traced on first call.
+        """Inference-mode call of ``model_``, created in :meth:`fit` and :meth:`__setstate__`.
 
-        Created in :meth:`fit` and :meth:`__setstate__`, so that predicting
-        never changes the estimator's ``__dict__``.
+        Predicting thus never changes the estimator's ``__dict__``. The model is
+        called eagerly: a ``tf.function`` per fitted model would cost a trace per
+        fit (and trigger TensorFlow's retracing warning in grid searches), while
+        inference time is dominated by the LSTM input projection either way.
         """
-        import tensorflow as tf
-
         model = self.model_
-        spec = tf.TensorSpec((None, self.n_frames_in_, 2, self.n_landmarks_in_), tf.float32)
 
-        @tf.function(input_signature=[spec])
         def predict_fn(x):
             return model(x, training=False)
 
