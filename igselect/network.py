@@ -129,18 +129,22 @@ def build_emo_network(
 
     def init(kind):
         # One distinct, deterministic seed per initializer.
-        cls = {"glorot": keras.initializers.GlorotUniform, "orth": keras.initializers.Orthogonal}[kind]
+        cls = {"glorot": keras.initializers.GlorotUniform, "orth": keras.initializers.Orthogonal}[
+            kind
+        ]
         return cls(seed=None if seed is None else int(seed) * 101 + next(counter))
 
     inputs = keras.Input(shape=(n_frames, 2, n_landmarks), name="landmarks", dtype="float32")
     x = inputs
     if mean is not None:
         mean = np.asarray(mean, dtype=np.float32).reshape(2, n_landmarks)
-        std = np.ones_like(mean) if std is None else np.asarray(std, np.float32).reshape(2, n_landmarks)
+        std = (
+            np.ones_like(mean)
+            if std is None
+            else np.asarray(std, np.float32).reshape(2, n_landmarks)
+        )
         std = np.where(std > 1e-12, std, 1.0).astype(np.float32)
-        x = layers.Normalization(
-            axis=(-2, -1), mean=mean, variance=std**2, name="standardize"
-        )(x)
+        x = layers.Normalization(axis=(-2, -1), mean=mean, variance=std**2, name="standardize")(x)
     x = layers.Reshape((n_frames, 2, n_landmarks, 1), name="add_channel")(x)
     conv = layers.Conv2D(
         int(n_filters),
@@ -160,8 +164,12 @@ def build_emo_network(
         name="lstm",
     )(x)
     x = layers.Dropout(float(dropout), seed=seed, name="dropout")(x)
-    x = layers.Dense(int(dense_units), activation="relu", kernel_initializer=init("glorot"), name="fc1")(x)
-    outputs = layers.Dense(2, activation="softmax", kernel_initializer=init("glorot"), name="output")(x)
+    x = layers.Dense(
+        int(dense_units), activation="relu", kernel_initializer=init("glorot"), name="fc1"
+    )(x)
+    outputs = layers.Dense(
+        2, activation="softmax", kernel_initializer=init("glorot"), name="output"
+    )(x)
     model = keras.Model(inputs, outputs, name="r_emo" if randomized else "t_emo")
     if randomized:
         # Frozen random filters: the R-EMO network.
