@@ -76,10 +76,8 @@ class Config:
 
 
 def _aligner():
-    try:
-        from igselect.landmarks import LandmarkAligner
-    except ImportError:  # exported from landmarks/__init__ once merged
-        from igselect.landmarks.aligner import LandmarkAligner
+    from igselect.landmarks import LandmarkAligner
+
     return LandmarkAligner()
 
 
