@@ -182,12 +182,12 @@ def test_auto_n_steps(emo):
 
 
 # -- batching, broadcasting, target ----------------------------------------------------------------
-@pytest.mark.parametrize("engine", ["fast", "tape"])
+@pytest.mark.parametrize("engine", ["path", "step", "tape"])
 def test_batch_size_invariance(emo, engine):
     model, X, b = emo
     kw = dict(n_steps=12, engine=engine)
     ref = integrated_gradients(model, X, b, batch_size=1000, **kw)
-    for batch_size in (1, 7, 30):  # whole-path engine: 1, 1 and 2 samples per call
+    for batch_size in (1, 7, 30):  # whole-path mode: 1, 1 and 2 samples per call
         out = integrated_gradients(model, X, b, batch_size=batch_size, **kw)
         assert _normwise(out, ref) < 1e-6
 
@@ -275,7 +275,7 @@ def test_path_engine_matches_tape_and_per_step(options, method):
     """The exact whole-path reformulation equals the per-step computations (rtol 1e-4)."""
     model, X, b = _emo_net(5, **options)
     kw = dict(n_steps=13, method=method, return_deltas=True)
-    path, d_path = integrated_gradients(model, X, b, engine="fast", **kw)
+    path, d_path = integrated_gradients(model, X, b, engine="path", **kw)
     tape, d_tape = integrated_gradients(model, X, b, engine="tape", **kw)
     step = _per_step_fast(model, X, b, method, 13)
     assert np.abs(tape).max() > 1e-3  # non-trivial attributions
@@ -301,7 +301,7 @@ def test_path_engine_many_switches():
     _, a = quadrature("riemann_right", 20)
     _, ks, _ = eng._switch_fn(u, v, tf.constant(a, tf.float32), 2)
     assert np.mean(ks.numpy() < 20) > 0.3
-    path = integrated_gradients(model, X, b, n_steps=20, engine="fast")
+    path = integrated_gradients(model, X, b, n_steps=20, engine="path")
     tape = integrated_gradients(model, X, b, n_steps=20, engine="tape")
     assert _normwise(path, tape) < 1e-4
 
@@ -313,7 +313,7 @@ def test_path_engine_no_switches():
     zero = integrated_gradients(model, X, X, n_steps=10, engine="fast")
     assert np.all(zero == 0)
     near = X + np.float32(1e-3) * np.sign(X)
-    path = integrated_gradients(model, near, X, n_steps=10, engine="fast")
+    path = integrated_gradients(model, near, X, n_steps=10, engine="path")
     tape = integrated_gradients(model, near, X, n_steps=10, engine="tape")
     assert np.abs(tape).max() > 0
     assert _normwise(path, tape) < 1e-4
@@ -334,6 +334,8 @@ def test_recognise_emo_network():
     assert "keras.Model" in recognise_emo_network(lambda x: x)
     with pytest.raises(ValueError, match="engine='fast'"):
         integrated_gradients(other, np.zeros((1, P, 2, L)), np.ones((P, 2, L)), engine="fast")
+    with pytest.raises(ValueError, match="engine='path'"):
+        integrated_gradients(other, np.zeros((1, P, 2, L)), np.ones((P, 2, L)), engine="path")
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -385,3 +387,25 @@ def test_aggregate_landmark_scores():
     assert_allclose(aggregate_landmark_scores(ig[..., None]), scores)
     with pytest.raises(ValueError, match=r"attributions.shape=\(3, 4, 3, 6\)"):
         aggregate_landmark_scores(rng.normal(size=(3, P, 3, L)))
+
+
+def test_fast_engine_streams_steps_and_path_is_opt_in(emo, monkeypatch):
+    """engine='fast' (and 'auto') stream (sample, step) pairs at any n_steps;
+    only engine='path' integrates whole paths. Both give the same attributions."""
+    from igselect.attribution import _integrated_gradients as ig_module
+
+    model, X, b = emo
+    modes = []
+    original = ig_module._path_integral
+
+    def spy(*args, **kwargs):
+        modes.append(args[-1])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ig_module, "_path_integral", spy)
+    fast = integrated_gradients(model, X, b, n_steps=96, engine="fast")
+    auto = integrated_gradients(model, X, b, n_steps=12)
+    path = integrated_gradients(model, X, b, n_steps=96, engine="path")
+    assert modes == [False, False, True]
+    assert _normwise(path, fast) < 1e-4
+    assert auto.shape == X.shape

@@ -30,7 +30,7 @@ __all__: list[str] = []
 #: ``batch_size`` is the number of interpolated inputs whose activations fit.
 ACTIVATION_BUDGET = 512 * 2**20
 _MAX_DEFAULT_BATCH = 1024
-_ENGINES = ("auto", "fast", "tape")
+_ENGINES = ("auto", "fast", "path", "step", "tape")
 _DTYPES = ("float32", "bfloat16")
 # Keras model -> (weights fingerprint, dtype, engine); engines are rebuilt when weights change.
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -95,8 +95,8 @@ def resolve_engine(model, *, engine: str, dtype: str, probe: np.ndarray):
     if dtype not in _DTYPES:
         raise ValueError(f"dtype must be one of {list(_DTYPES)}. Received: dtype={dtype!r}")
     reason = recognise_emo_network(model)
-    if engine == "fast" and reason is not None:
-        raise ValueError(f"engine='fast' needs a build_emo_network model, but {reason}.")
+    if engine in ("fast", "path", "step") and reason is not None:
+        raise ValueError(f"engine={engine!r} needs a build_emo_network model, but {reason}.")
     if engine == "tape" or reason is not None:
         if dtype != "float32":
             raise ValueError(
@@ -119,7 +119,7 @@ def resolve_engine(model, *, engine: str, dtype: str, probe: np.ndarray):
     err = _verify(check, model, probe)
     if not err <= 1e-4:
         msg = f"The fast engine's forward pass differs from the Keras model by {err:.3g} (> 1e-4)"
-        if engine == "fast" or dtype != "float32":
+        if engine in ("fast", "path", "step") or dtype != "float32":
             raise RuntimeError(msg + "; use engine='tape' and dtype='float32'.")
         warnings.warn(msg + "; falling back to engine='tape'.", RuntimeWarning, stacklevel=3)
         return _TapeEngine(model), "tape"

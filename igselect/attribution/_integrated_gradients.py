@@ -1,7 +1,8 @@
 """Integrated Gradients (Sundararajan et al., 2017) for Keras models and TF callables.
 
 :func:`integrated_gradients` validates the inputs, picks a gradient engine
-(:mod:`._engines`), and streams every (sample, quadrature node) pair through one
+(:mod:`._engines`), and (except with the opt-in whole-path mode, ``engine="path"``)
+streams every (sample, quadrature node) pair through one
 compiled ``tf.function`` in chunks of ``batch_size`` interpolated inputs: each
 chunk builds ``b + alpha * (x - b)`` inside TensorFlow, takes the gradient of the
 target column, weights it by the quadrature weight and segment-sums it per
@@ -132,16 +133,20 @@ class _Runner:
             self.path_for = path_for
 
 
-def _path_integral(runner, X, B, method, n_steps, batch_size, verbose) -> np.ndarray:
+def _path_integral(
+    runner, X, B, method, n_steps, batch_size, verbose, per_path: bool | None = None
+) -> np.ndarray:
     """Return ``sum_k w_k grad F(b + alpha_k (x - b))`` for every sample (float64).
 
-    With a whole-path engine (``runner.path``) ``batch_size`` counts samples per
-    call; otherwise it counts interpolated inputs, streamed over (sample, step) pairs.
+    With ``per_path`` (default: whenever the engine has a whole-path mode)
+    ``batch_size`` counts samples per call; otherwise it counts interpolated
+    inputs, streamed over (sample, step) pairs.
     """
     weights, alphas = quadrature(method, n_steps)
     n = X.shape[0]
     total = np.zeros(X.shape, dtype=np.float64)
-    per_path = runner.path is not None
+    if per_path is None:
+        per_path = runner.path is not None
     items = n if per_path else n * n_steps
     starts = range(0, items, batch_size)
     if verbose:
@@ -238,8 +243,9 @@ def integrated_gradients(
     method : str, default="riemann_right"
         Quadrature rule; see :func:`quadrature`.
     batch_size : int, optional
-        Interpolated inputs per gradient call, which bounds peak memory. The
-        fast engine's whole-path calls take ``max(1, batch_size // n_steps)``
+        Interpolated inputs per gradient call, which bounds peak memory (59
+        for the paper-sized network on the fast engine in float32). With
+        ``engine="path"``, calls take ``max(1, batch_size // n_steps)``
         samples; by default, as many as keep one call under about 512 MiB in the
         worst case that every conv feature switches (``88 * P * 2LF + 48 * P *
         n_steps * 4Q`` bytes per sample, plus ``P * 2LF * 4Q * itemsize`` when
@@ -255,22 +261,26 @@ def integrated_gradients(
         Also return the number of steps used (useful with ``n_steps="auto"``).
     dtype : {"float32", "bfloat16"}, default="float32"
         Precision of the fast engine's large matmuls (float32 accumulation).
-        It agreed with float32 to about 4e-3 (max abs difference / max abs
-        attribution) in ``benchmarks/ig_throughput.py`` but, with the whole-path
-        engine, was not faster on the 2-core benchmark machine.
-    engine : {"auto", "fast", "tape"}, default="auto"
-        ``"fast"`` re-expresses a :func:`~igselect.network.build_emo_network`
-        model in plain TF ops and computes whole paths with the exact
-        piecewise-linear reformulation described above. On a shared 2-core CPU
+        It agreed with float32 to about 4e-3 to 6e-3 (max abs difference / max
+        abs attribution) in ``benchmarks/ig_throughput.py``; with
+        ``engine="path"`` at 128 steps it was 1.3x faster than float32.
+    engine : {"auto", "fast", "step", "path", "tape"}, default="auto"
+        ``"fast"`` (= ``"step"``) re-expresses a
+        :func:`~igselect.network.build_emo_network` model in plain TF ops (one
+        large LSTM input projection per batch of interpolated inputs, BatchNorm
+        folded into it, a hand-written backward pass) and streams (sample, step)
+        pairs. ``"path"`` computes whole paths with the exact piecewise-linear
+        ReLU reformulation described above. Measured on an idle 2-core CPU
         (``benchmarks/ig_throughput.py``, paper-sized network, random samples as
-        baselines, about half the conv features switching along each path) it was
-        1.85x faster than the naive per-sample GradientTape loop at 50 steps
-        (as fast as the previous per-step fast engine) and 3.25x faster at 200
-        steps (1.8x the per-step engine), agreeing with the naive loop to
-        5e-5 (max abs difference / max abs attribution). ``"tape"`` runs a
-        GradientTape through the model; ``"auto"`` uses ``"fast"`` when the
-        model is recognised (by its layer names and types) and its forward pass
-        matches the Keras model to 1e-4.
+        baselines), against the naive per-sample GradientTape loop: at 50 steps
+        ``"step"`` 2.1x and ``"path"`` 1.5x; at 128 steps ``"step"`` 1.7x and
+        ``"path"`` 2.2x (2.7x in bfloat16). ``"step"`` agrees with the naive loop
+        to 2.3e-7 (max abs difference / max abs attribution); ``"path"`` to
+        5e-5 at 50 steps but only 3.5e-4 at 128 (float32 accumulation over
+        steps), which is why it is opt-in. ``"tape"`` runs a GradientTape through
+        the model; ``"auto"`` uses ``"fast"`` when the model is recognised (by
+        its layer names and types) and its forward pass matches the Keras model
+        to 1e-4.
     rtol : float, default=0.01
         Tolerance of ``n_steps="auto"``.
     verbose : int, default=0
@@ -338,13 +348,16 @@ def integrated_gradients(
     axes = tuple(range(1, X_feed.ndim))
     for m in schedule:
         per_call = batch_size
-        if runner.path is not None:  # whole-path engine: batch_size counts samples
+        # The whole-path mode is opt-in: faster at many steps, but its float32
+        # accumulation over steps drifts (3.5e-4 relative at 128 steps).
+        per_path = runner.path is not None and engine == "path"
+        if per_path:  # whole-path engine: batch_size counts samples
             per_call = (
                 max(1, batch_size // m)
                 if user_batch
                 else eng.path_samples_per_call(m, ACTIVATION_BUDGET)
             )
-        total = _path_integral(runner, X_feed, B_feed, method, m, per_call, verbose)
+        total = _path_integral(runner, X_feed, B_feed, method, m, per_call, verbose, per_path)
         attributions = diff * total
         deltas = attributions.sum(axis=axes) - (f_x - f_b)
         if len(schedule) == 1:
