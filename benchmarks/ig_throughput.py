@@ -10,17 +10,17 @@ the same inputs and baselines at the same ``n_steps`` with
   through the Keras model;
 - ``tape``: :func:`igselect.attribution.integrated_gradients` with
   ``engine="tape"`` (all samples x steps batched through the Keras model);
+- ``fast``: the default engine for these networks (``engine="auto"``, i.e. the
+  whole-path mode of :mod:`igselect.attribution._emo_path`: the exact
+  piecewise-linear reformulation, about 3 dense rows per sample-frame plus
+  sparse work, in compiled Numba kernels, for the conv features whose ReLU
+  switches along the path), float32, and ``fast-bf16``: the same with
+  ``dtype="bfloat16"`` for the dense matmuls;
 - ``fast-step``: ``engine="step"``, the fast engine's per-(sample, step) mode (one
   big LSTM input projection per batch of interpolated inputs, forward + backward:
-  ``2 m`` dense rows per sample-frame), float32;
-- ``fast-path``: ``engine="path"``, the whole-path mode of
-  :mod:`igselect.attribution._emo_path` (the exact piecewise-linear
-  reformulation, about 3 dense rows per sample-frame plus sparse work for the
-  conv features whose ReLU switches along the path), float32, and
-  ``fast-path-bf16``: the same with ``dtype="bfloat16"``.
+  ``2 m`` dense rows per sample-frame), float32.
 
-``engine="fast"`` (what ``"auto"`` uses for these networks) is ``step``; ``path`` is
-opt-in (its float32 accumulation over many steps drifts past 1e-4).
+The default ``--n-steps 64`` is :class:`~igselect.GlobalIGSelector`'s default.
 
 The CPU is shared, so the methods are timed in interleaved rounds and the
 speed-up is the median over rounds of the per-round ratio to ``naive``.
@@ -34,13 +34,13 @@ gradients are not needed), counting 2 FLOPs per multiply-add::
     + 4 * (Q*R + R*2)             # fc1 and output
 
 (701.8 MFLOP at paper size, 99% of it the LSTM input projection). For the
-whole-path engine this is the *equivalent* dense work of the same quadrature
+whole-path engine (``fast``) this is the *equivalent* dense work of the same quadrature
 (it performs far fewer FLOPs), so its GFLOP/s can exceed the matmul rate. The
 ``peak`` column divides the effective rate by a plain ``tf.matmul`` rate of the
 same dtype, measured in the same run on the shape of the projection.
 
 Run ``python benchmarks/ig_throughput.py`` (about 3 minutes on 2 cores) or
-``--quick`` (under a minute); ``--n-steps 200`` shows how the whole-path engine
+``--quick`` (under a minute); ``--n-steps 256`` shows how the whole-path engine
 scales with the number of steps (its cost depends mostly on the number of
 switching features, not on ``n_steps``).
 """
@@ -105,7 +105,7 @@ def _matmul_rate(rows, depth, cols, dtype, seconds=1.0) -> float:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n-samples", type=int, default=4)
-    p.add_argument("--n-steps", type=int, default=50)
+    p.add_argument("--n-steps", type=int, default=64)
     p.add_argument("--filters", type=int, default=50)
     p.add_argument("--lstm", type=int, default=58)
     p.add_argument("--dense", type=int, default=63)
@@ -149,29 +149,22 @@ def main(argv=None):
     )
 
     per = P * 2 * L * F * 3
-    path_calls = {
-        dt: resolve_engine(model, engine="fast", dtype=dt, probe=X[:1])[0].path_samples_per_call(
-            args.n_steps, 2**29
-        )
-        for dt in ("float32", "bfloat16")
-    }
+    path_calls = resolve_engine(model, engine="fast", dtype="float32", probe=X[:1])[0]
     print(
-        f"default batch_size (interpolated inputs per call) of fast-step: float32 "
-        f"{min(1024, 2**29 // (4 * per))}; whole-path engine: {path_calls['float32']} "
-        f"(float32), {path_calls['bfloat16']} (bfloat16) samples per call"
+        f"default batch size: fast (whole paths) "
+        f"{path_calls.path_samples_per_call(args.n_steps, 2**29)} samples per call; "
+        f"fast-step {min(1024, 2**29 // (4 * per))} interpolated inputs per call"
     )
     kw = dict(target=1, n_steps=args.n_steps, method="riemann_right")
     naive = _make_naive_ig(model, args.n_steps)
     methods = {"naive": lambda: naive(X, B)}
     if not args.no_tape:
         methods["tape"] = lambda: integrated_gradients(model, X, B, engine="tape", **kw)
+    methods["fast"] = lambda: integrated_gradients(model, X, B, **kw)
+    if not args.no_bf16:
+        methods["fast-bf16"] = lambda: integrated_gradients(model, X, B, dtype="bfloat16", **kw)
     if not args.no_step:
         methods["fast-step"] = lambda: integrated_gradients(model, X, B, engine="step", **kw)
-    methods["fast-path"] = lambda: integrated_gradients(model, X, B, engine="path", **kw)
-    if not args.no_bf16:
-        methods["fast-path-bf16"] = lambda: integrated_gradients(
-            model, X, B, engine="path", dtype="bfloat16", **kw
-        )
     results, times = {}, {name: [] for name in methods}
     cpu = {name: [] for name in methods}
     for name, fn in methods.items():  # warm-up: traces, compiles, and the numbers to compare
@@ -242,7 +235,7 @@ def main(argv=None):
         "\nspeedup: median over rounds of naive wall time / method wall time; cpu-sp.: the same"
         " with process CPU time (less sensitive to other load on the machine); rel.err:"
         " max |IG - IG_naive| / max |IG_naive|; peak: effective GFLOP/s / tf.matmul GFLOP/s of"
-        " the same dtype; GFLOP/s of fast-path/fast-path-bf16: equivalent dense work (701.8 MFLOP per"
+        " the same dtype; GFLOP/s of fast/fast-bf16: equivalent dense work (701.8 MFLOP per"
         " evaluation at paper size), the whole-path engine performs far fewer FLOPs."
     )
     common = {

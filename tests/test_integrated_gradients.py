@@ -299,8 +299,8 @@ def test_path_engine_many_switches():
     u = eng._preact((b - eng._mean) * eng._inv_scale)
     v = eng._preact((X - b) * eng._inv_scale, bias=False)
     _, a = quadrature("riemann_right", 20)
-    _, ks, _ = eng._switch_fn(u, v, tf.constant(a, tf.float32), 2)
-    assert np.mean(ks.numpy() < 20) > 0.3
+    on = u.numpy()[..., None] + a.astype(np.float32) * v.numpy()[..., None] > 0
+    assert np.mean(on[..., 0] != on[..., -1]) > 0.3
     path = integrated_gradients(model, X, b, n_steps=20, engine="path")
     tape = integrated_gradients(model, X, b, n_steps=20, engine="tape")
     assert _normwise(path, tape) < 1e-4
@@ -389,9 +389,9 @@ def test_aggregate_landmark_scores():
         aggregate_landmark_scores(rng.normal(size=(3, P, 3, L)))
 
 
-def test_fast_engine_streams_steps_and_path_is_opt_in(emo, monkeypatch):
-    """engine='fast' (and 'auto') stream (sample, step) pairs at any n_steps;
-    only engine='path' integrates whole paths. Both give the same attributions."""
+def test_fast_engine_integrates_whole_paths_and_step_is_opt_in(emo, monkeypatch):
+    """engine='fast', 'path' and 'auto' integrate whole paths; engine='step' streams
+    (sample, step) pairs. All give the same attributions."""
     from igselect.attribution import _integrated_gradients as ig_module
 
     model, X, b = emo
@@ -404,8 +404,73 @@ def test_fast_engine_streams_steps_and_path_is_opt_in(emo, monkeypatch):
 
     monkeypatch.setattr(ig_module, "_path_integral", spy)
     fast = integrated_gradients(model, X, b, n_steps=96, engine="fast")
-    auto = integrated_gradients(model, X, b, n_steps=12)
+    auto = integrated_gradients(model, X, b, n_steps=96)
     path = integrated_gradients(model, X, b, n_steps=96, engine="path")
-    assert modes == [False, False, True]
-    assert _normwise(path, fast) < 1e-4
-    assert auto.shape == X.shape
+    step = integrated_gradients(model, X, b, n_steps=96, engine="step")
+    assert modes == [True, True, True, False]
+    assert _normwise(step, fast) < 1e-4
+    assert np.array_equal(auto, fast) and np.array_equal(path, fast)
+
+
+def _brute_force_switches(u, v, alphas, W):
+    """Reference for the compiled kernels: node states by brute force."""
+    on = u[..., None] + alphas * v[..., None] > 0  # (R, D, m)
+    on0 = on[..., 0]
+    ks = np.argmax(on != on0[..., None], axis=-1)
+    ks[(on == on0[..., None]).all(-1)] = len(alphas)
+    m, G = len(alphas), W.shape[1]
+    cu, cv = np.zeros((len(u), m, G)), np.zeros((len(u), m, G))
+    for r, j in zip(*np.nonzero(ks < m), strict=True):
+        sign = -1.0 if on0[r, j] else 1.0
+        cu[r, ks[r, j]] += sign * u[r, j] * W[j]
+        cv[r, ks[r, j]] += sign * v[r, j] * W[j]
+    return on0, ks, cu, cv
+
+
+@pytest.mark.parametrize("m", [1, 2, 7, 64])
+def test_sparse_kernels_match_brute_force(m):
+    """The Numba kernels of the whole-path engine against a NumPy reference."""
+    from igselect.attribution import _emo_sparse as sp
+
+    rng = np.random.default_rng(m)
+    R, D, G = 5, 1100, 12  # D > CHUNK: several chunks of W
+    u = rng.normal(size=(R, D)).astype(np.float32)
+    v = rng.normal(scale=2.0, size=(R, D)).astype(np.float32)
+    alphas = (np.linspace(0.1, 1.0, m) ** 1.5).astype(np.float32)  # non-uniform nodes
+    W = rng.normal(size=(D, G)).astype(np.float32)
+    on0, ks, cu_ref, cv_ref = _brute_force_switches(u, v, alphas, W)
+    if m > 1:
+        assert 0.05 < np.mean(ks < m) < 0.95  # both switching and steady features
+    um, vm, state = np.empty_like(u), np.empty_like(v), np.empty((R, D), np.int32)
+    sp.switch_states(u, v, alphas, um, vm, state)
+    assert np.array_equal(state < 0, on0)
+    assert np.array_equal(np.where(state < 0, -state - 1, state), ks)
+    assert np.array_equal(um, np.where(on0, u, 0)) and np.array_equal(vm, np.where(on0, v, 0))
+    for blocks in (1, 2, 5):
+        cu, cv = np.zeros((R, m, G), np.float32), np.zeros((R, m, G), np.float32)
+        sp.switch_forward(u, v, state, W, blocks, cu, cv)
+        assert_allclose(cu, cu_ref, atol=1e-4)
+        assert_allclose(cv, cv_ref, atol=1e-4)
+    T = rng.normal(size=(R, m, G)).astype(np.float32)
+    dense = rng.normal(size=(R, D)).astype(np.float32)
+    sign = np.where(on0, -1.0, 1.0)
+    picked = np.take_along_axis(T, np.minimum(ks, m - 1)[..., None], axis=1)  # (R, D, G)
+    ref = on0 * dense + (ks < m) * sign * np.einsum("rjg,jg->rj", picked, W)
+    da = np.empty_like(dense)
+    sp.switch_backward(state, W, T, dense, 2, da)
+    assert_allclose(da, ref, rtol=1e-4, atol=1e-4)
+    # float64 cumulative sums: projections at every node and weighted suffix sums
+    n, P = 1, R
+    U0, V0 = rng.normal(size=(2, R, G)).astype(np.float32)
+    z = np.empty((n, m, P, G), np.float32)
+    sp.assemble_projections(U0, V0, cu, cv, alphas, P, z)
+    a = alphas.astype(np.float64)[None, :, None]
+    z_ref = U0[:, None] + a * V0[:, None] + np.cumsum(cu_ref, 1) + a * np.cumsum(cv_ref, 1)
+    assert_allclose(z[0].transpose(1, 0, 2), z_ref, rtol=1e-5, atol=1e-4)
+    dz = rng.normal(size=(n, m, P, G)).astype(np.float32)
+    w = rng.uniform(0, 1, m)
+    T_out, S = np.empty((R, m, G), np.float32), np.empty((R, G), np.float32)
+    sp.suffix_sums(dz, w, P, T_out, S)
+    T_ref = np.cumsum((w[:, None, None] * dz[0])[::-1], axis=0)[::-1].transpose(1, 0, 2)
+    assert_allclose(T_out, T_ref, rtol=1e-5, atol=1e-5)
+    assert_allclose(S, T_ref[:, 0], rtol=1e-5, atol=1e-5)

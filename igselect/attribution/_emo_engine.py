@@ -210,8 +210,8 @@ class _EmoEngine:
         big = tf.bfloat16 if dtype == "bfloat16" else tf.float32
         self._big = big
         self._W = tf.constant(W.reshape(2 * L * F, 4 * Q), big)
-        # float32 kernel for the sparse switch corrections of path_integral
-        self._W32 = self._W if big == tf.float32 else tf.constant(W.reshape(-1, 4 * Q), tf.float32)
+        # float32 kernel for the compiled sparse kernels of path_integral
+        self._W_np = np.ascontiguousarray(W.reshape(-1, 4 * Q), dtype=np.float32)
         self._b = tf.constant(b_fold, tf.float32)
         self._U = tf.constant(_np(cell.recurrent_kernel), tf.float32)
         self.lstm_units = Q
@@ -232,15 +232,22 @@ class _EmoEngine:
         # TensorFlow's (oneDNN) kernels outside XLA, so memory stays bounded by the batch.
         self._features_fn = tf.function(self._features, jit_compile=jit, autograph=False)
         self._input_grad_fn = tf.function(self._input_grad, jit_compile=jit, autograph=False)
-        from ._emo_path import _switch_steps
-
-        self._switch_fn = tf.function(_switch_steps, jit_compile=jit, autograph=False)
-        #: rows (sample-frames) whose ReLU switches share one gather of W per node
-        self.switch_group = 2
-        # Keep the W rows gathered for the switch corrections between the forward and
-        # backward passes (~10% faster) when even the worst case fits the budget.
-        itemsize = 2 if dtype == "bfloat16" else 4
-        self.keep_gathers = P * W.size * itemsize <= 512 * 2**20
+        # whole-path mode (path_integral): the dense stages, compiled once per engine
+        self._uv_fn = tf.function(self._uv, jit_compile=jit, autograph=False, reduce_retracing=True)
+        self._proj_fn = tf.function(
+            lambda a: self._project(tf.cast(a, big)), autograph=False, reduce_retracing=True
+        )
+        self._head_grad_fn = tf.function(
+            self._head_grad, jit_compile=jit, autograph=False, reduce_retracing=True
+        )
+        self._dense_back_fn = tf.function(
+            lambda s: tf.cast(tf.matmul(tf.cast(s, big), self._W, transpose_b=True), tf.float32),
+            autograph=False,
+            reduce_retracing=True,
+        )
+        self._conv_t_fn = tf.function(
+            self._conv_transpose, jit_compile=jit, autograph=False, reduce_retracing=True
+        )
 
     # -- pieces ---------------------------------------------------------------------------
     def _preact(self, xs, bias: bool = True):
@@ -314,6 +321,22 @@ class _EmoEngine:
             out = _apply_act(act, tf.matmul(out, kernel) + bias)
         return out
 
+    def _uv(self, x, b):
+        """Conv pre-activations of the baselines ``b`` and their slope ``v`` along the path."""
+        u = self._preact((b - self._mean) * self._inv_scale)
+        v = self._preact((x - b) * self._inv_scale, bias=False)
+        return u, v
+
+    def _head_grad(self, z, target: int):
+        """Head outputs and ``d out[:, target] / dz`` for input projections ``z`` (B*P, 4Q)."""
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            out = self._head(z, tf.shape(z)[0] // self.n_frames)
+            y = out[:, target]
+        return out, tape.gradient(y, z)
+
     def _project(self, a):
         import tensorflow as tf
 
@@ -344,8 +367,10 @@ class _EmoEngine:
     def path_integral(self, x, b, alphas, weights, target: int):
         """Return ``(sum_k w_k dF(x_k)/dx, out)`` along straight paths, all steps at once.
 
-        ``x_k = b + alphas[k] * (x - b)`` for ``x``, ``b`` of shape ``(n, P, 2, L)``;
-        ``alphas`` must be increasing. ``out`` has shape ``(n, m, n_outputs)``.
+        ``x_k = b + alphas[k] * (x - b)`` for NumPy arrays ``x``, ``b`` of shape
+        ``(n, P, 2, L)``; ``alphas`` must be increasing. ``out`` has shape
+        ``(n, m, n_outputs)``. Runs eagerly (its dense stages are compiled), not
+        inside a caller's ``tf.function``.
         Exact reformulation exploiting that ReLU is piecewise linear along the
         path; see :func:`igselect.attribution._emo_path.path_integral`.
         """

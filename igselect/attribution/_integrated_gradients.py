@@ -1,8 +1,9 @@
 """Integrated Gradients (Sundararajan et al., 2017) for Keras models and TF callables.
 
-:func:`integrated_gradients` validates the inputs, picks a gradient engine
-(:mod:`._engines`), and (except with the opt-in whole-path mode, ``engine="path"``)
-streams every (sample, quadrature node) pair through one
+:func:`integrated_gradients` validates the inputs and picks a gradient engine
+(:mod:`._engines`). For :func:`~igselect.network.build_emo_network` models the
+fast engine computes whole paths at once (:mod:`._emo_path`). Otherwise (and
+with ``engine="step"``) it streams every (sample, quadrature node) pair through one
 compiled ``tf.function`` in chunks of ``batch_size`` interpolated inputs: each
 chunk builds ``b + alpha * (x - b)`` inside TensorFlow, takes the gradient of the
 target column, weights it by the quadrature weight and segment-sums it per
@@ -114,23 +115,10 @@ class _Runner:
             return tf.math.unsorted_segment_sum(grad, segment, n_segments)
 
         self.step = step
+        # whole-path mode: NumPy in and out, its dense stages compiled by the engine
         self.path = None
         if hasattr(engine, "path_integral"):
-            self.path = {}  # n_steps -> whole-path tf.function (needs a static n_steps)
-
-            def path_for(n_steps, sample_shape):
-                fn = self.path.get(n_steps)
-                if fn is None:
-                    spec = tf.TensorSpec([None, *sample_shape], tf.float32)
-                    node = tf.TensorSpec([n_steps], tf.float32)
-                    fn = self.path[n_steps] = tf.function(
-                        lambda x, b, a, w: engine.path_integral(x, b, a, w, target)[0],
-                        input_signature=[spec, spec, node, node],
-                        autograph=False,
-                    )
-                return fn
-
-            self.path_for = path_for
+            self.path = lambda x, b, a, w: engine.path_integral(x, b, a, w, target)[0]
 
 
 def _path_integral(
@@ -160,8 +148,7 @@ def _path_integral(
         for start in starts:
             stop = min(start + batch_size, n)
             b = B[start:stop] if B.shape[0] > 1 else np.repeat(B, stop - start, axis=0)
-            path = runner.path_for(n_steps, X.shape[1:])
-            total[start:stop] = path(X[start:stop], b, a32, w32).numpy()
+            total[start:stop] = runner.path(X[start:stop], b, a32, w32)
         return total
     for start in starts:
         idx = np.arange(start, min(start + batch_size, items))
@@ -243,44 +230,39 @@ def integrated_gradients(
     method : str, default="riemann_right"
         Quadrature rule; see :func:`quadrature`.
     batch_size : int, optional
-        Interpolated inputs per gradient call, which bounds peak memory (59
-        for the paper-sized network on the fast engine in float32). With
-        ``engine="path"``, calls take ``max(1, batch_size // n_steps)``
-        samples; by default, as many as keep one call under about 512 MiB in the
-        worst case that every conv feature switches (``88 * P * 2LF + 48 * P *
-        n_steps * 4Q`` bytes per sample, plus ``P * 2LF * 4Q * itemsize`` when
-        the gathered kernel rows are kept, as in bfloat16: 7 samples for the
-        paper-sized network at 50 steps in float32, 1 in bfloat16). Other
-        Keras models default to ``512 MiB / (12 * summed layer output sizes)``
-        inputs and other callables to ``512 MiB / (256 * input size)``, clipped
-        to ``[1, 1024]``.
+        Bounds peak memory. For the whole-path engine (the default for
+        :func:`~igselect.network.build_emo_network` models) a call takes
+        ``max(1, batch_size // n_steps)`` samples; by default as many as keep a
+        call under about 512 MiB (``28 * P * 2LF + 64 * P * n_steps * 4Q`` bytes
+        per sample: 16 samples for the paper-sized network at 50 steps). For
+        ``engine="step"`` it counts interpolated inputs per gradient call (59
+        for the paper-sized network in float32). Other Keras models default to
+        ``512 MiB / (12 * summed layer output sizes)`` inputs and other callables
+        to ``512 MiB / (256 * input size)``, clipped to ``[1, 1024]``.
     return_deltas : bool, default=False
         Also return the completeness residuals
         ``deltas[i] = sum(IG[i]) - (F(x_i) - F(b_i))``.
     return_n_steps : bool, default=False
         Also return the number of steps used (useful with ``n_steps="auto"``).
     dtype : {"float32", "bfloat16"}, default="float32"
-        Precision of the fast engine's large matmuls (float32 accumulation).
+        Precision of the fast engine's large dense matmuls (float32
+        accumulation; the sparse parts of the whole-path engine stay float32).
         It agreed with float32 to about 4e-3 to 6e-3 (max abs difference / max
-        abs attribution) in ``benchmarks/ig_throughput.py``; with
-        ``engine="path"`` at 128 steps it was 1.3x faster than float32.
-    engine : {"auto", "fast", "step", "path", "tape"}, default="auto"
-        ``"fast"`` (= ``"step"``) re-expresses a
-        :func:`~igselect.network.build_emo_network` model in plain TF ops (one
-        large LSTM input projection per batch of interpolated inputs, BatchNorm
-        folded into it, a hand-written backward pass) and streams (sample, step)
-        pairs. ``"path"`` computes whole paths with the exact piecewise-linear
-        ReLU reformulation described above. Measured on an idle 2-core CPU
-        (``benchmarks/ig_throughput.py``, paper-sized network, random samples as
-        baselines), against the naive per-sample GradientTape loop: at 50 steps
-        ``"step"`` 2.1x and ``"path"`` 1.5x; at 128 steps ``"step"`` 1.7x and
-        ``"path"`` 2.2x (2.7x in bfloat16). ``"step"`` agrees with the naive loop
-        to 2.3e-7 (max abs difference / max abs attribution); ``"path"`` to
-        5e-5 at 50 steps but only 3.5e-4 at 128 (float32 accumulation over
-        steps), which is why it is opt-in. ``"tape"`` runs a GradientTape through
-        the model; ``"auto"`` uses ``"fast"`` when the model is recognised (by
-        its layer names and types) and its forward pass matches the Keras model
-        to 1e-4.
+        abs attribution) in ``benchmarks/ig_throughput.py``.
+    engine : {"auto", "fast", "path", "step", "tape"}, default="auto"
+        ``"fast"`` (= ``"path"``) re-expresses a
+        :func:`~igselect.network.build_emo_network` model in plain TF ops
+        (BatchNorm folded into the LSTM input kernel, a hand-written backward
+        pass) and computes whole paths with the exact piecewise-linear ReLU
+        reformulation described above, its sparse parts in compiled Numba
+        kernels. ``"step"`` uses the same re-expression but streams (sample,
+        step) pairs, one large LSTM input projection per batch of interpolated
+        inputs. ``"tape"`` runs a GradientTape through the model; ``"auto"``
+        uses ``"fast"`` when the model is recognised (by its layer names and
+        types) and its forward pass matches the Keras model to 1e-4. See
+        ``benchmarks/ig_throughput.py`` and the user guide for measured speed
+        against the naive per-sample GradientTape loop; all engines agree with
+        it to float32 round-off (below 1e-4 relative to the largest attribution).
     rtol : float, default=0.01
         Tolerance of ``n_steps="auto"``.
     verbose : int, default=0
@@ -348,9 +330,8 @@ def integrated_gradients(
     axes = tuple(range(1, X_feed.ndim))
     for m in schedule:
         per_call = batch_size
-        # The whole-path mode is opt-in: faster at many steps, but its float32
-        # accumulation over steps drifts (3.5e-4 relative at 128 steps).
-        per_path = runner.path is not None and engine == "path"
+        # the whole-path mode unless the per-step mode is asked for
+        per_path = runner.path is not None and engine != "step"
         if per_path:  # whole-path engine: batch_size counts samples
             per_call = (
                 max(1, batch_size // m)
