@@ -168,6 +168,37 @@ def test_completeness_and_convergence(emo):
     assert np.all(np.abs(delta) <= 0.01 * np.abs(f))
 
 
+def test_completeness_on_trained_emo_classifier():
+    """On a trained EmoClassifier, Gauss-Legendre at 256 steps leaves a completeness
+    residual within 1% of |F(x) - F(b)| for every sample, and the residual shrinks as
+    n_steps grows (16 -> 64 -> 256 -> 1024)."""
+    from igselect import EmoClassifier
+    from igselect.datasets import make_landmark_sequences
+
+    X, y = make_landmark_sequences(
+        n_samples=80, n_frames=4, n_landmarks=12, n_classes=3, n_informative=3,
+        return_X_y=True, random_state=0,
+    )  # fmt: skip
+    clf = EmoClassifier(
+        n_filters=4, lstm_units=8, dense_units=8, positive_class="class_0",
+        learning_rate=1e-2, epochs=30, patience=30, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert clf.score(X, y) > 0.9  # trained, not a random net
+    pos, b = X[y == "class_0"][:8], X[y != "class_0"][0]
+    f = clf.predict_proba(pos)[:, 1] - clf.predict_proba(b[None])[:, 1]
+    assert np.all(np.abs(f) > 0.5)
+    rel = {}
+    for n_steps in (16, 64, 256, 1024):
+        _, delta = integrated_gradients(
+            clf, pos, b, n_steps=n_steps, method="gausslegendre", return_deltas=True
+        )
+        rel[n_steps] = np.abs(delta) / np.abs(f)
+    assert np.all(rel[256] <= 0.01), rel[256]
+    totals = [rel[m].mean() for m in (16, 64, 256, 1024)]
+    assert totals[0] > totals[1] > totals[2] > totals[3], totals
+    assert np.median(rel[16]) > 0.02  # 16 steps are visibly not enough
+
+
 def test_auto_n_steps(emo):
     model, X, b = emo
     ig, delta, n_steps = integrated_gradients(
