@@ -1,7 +1,8 @@
 """Computation behind :class:`~igselect.selector.GlobalIGSelector`.
 
 The functions the selector caches with ``joblib.Memory`` (training on all
-landmarks; baselines and multi-baseline IG scores), the baseline strategies,
+landmarks; baselines and multi-baseline IG scores), the baseline strategies
+(one baseline per other class, single baselines, or each input's own onset),
 and the resolution of ``n_landmarks``. Private: the API is the selector.
 """
 
@@ -150,8 +151,11 @@ def _global_ig_scores(
             f"`model_` (as EmoClassifier does). Received: estimator={estimator!r}"
         )
     column = 1  # EmoClassifier: column 1 of model_ is the positive class
+    rows = np.flatnonzero(y == positive_class) if inputs == "positive" else np.arange(len(X))
+    X_in = X[rows]
+    if isinstance(baselines, str) and baselines == "onset":
+        return _onset_ig_scores(model, X_in, rows, column, n_steps, method, batch_size, verbose)
     base, labels, indices = _make_baselines(baselines, X, y, complement, model, column, batch_size)
-    X_in = X[y == positive_class] if inputs == "positive" else X
     f_x = _predict_column(model, X_in, column, batch_size)
     f_b = _predict_column(model, base, column, batch_size)
     scores = np.empty((base.shape[0], X.shape[3]))
@@ -180,4 +184,44 @@ def _global_ig_scores(
         "baselines": base,
         "baseline_labels": labels,
         "baseline_indices": indices,
+    }
+
+
+def _onset_baselines(X: np.ndarray) -> np.ndarray:
+    """Each sequence's own first frame, repeated over all its frames."""
+    return np.ascontiguousarray(np.broadcast_to(X[:, :1], X.shape))
+
+
+def _onset_ig_scores(model, X_in, rows, column, n_steps, method, batch_size, verbose):
+    """IG of every input against its own onset baseline (``baselines="onset"``).
+
+    One baseline per input, used for that input only: the per-baseline rows
+    (scores, deltas, gaps) are per input, with one input per baseline.
+    """
+    from .attribution import aggregate_landmark_scores, integrated_gradients
+
+    base = _onset_baselines(X_in)
+    attributions, delta, steps = integrated_gradients(
+        model,
+        X_in,
+        base,
+        target=column,
+        n_steps=n_steps,
+        method=method,
+        batch_size=batch_size,
+        return_deltas=True,
+        return_n_steps=True,
+        verbose=verbose,
+    )
+    f_x = _predict_column(model, X_in, column, batch_size)
+    f_b = _predict_column(model, base, column, batch_size)
+    n_in = X_in.shape[0]
+    return {
+        "scores_per_baseline": np.asarray(aggregate_landmark_scores(attributions), np.float64),
+        "deltas": np.asarray(delta, dtype=np.float64).reshape(n_in, 1),
+        "n_steps": np.full(n_in, steps, dtype=np.int64),
+        "gaps": np.abs(f_x - f_b).reshape(n_in, 1),
+        "baselines": base,
+        "baseline_labels": np.full(n_in, "onset", dtype=object),
+        "baseline_indices": np.asarray(rows, dtype=np.int64),
     }

@@ -28,7 +28,7 @@ from ._validation import _check_int, check_landmark_array, check_landmark_target
 
 __all__ = ["GlobalIGSelector"]
 
-_BASELINE_STRATEGIES = ("typical", "confident", "zeros", "mean")
+_BASELINE_STRATEGIES = ("typical", "confident", "zeros", "mean", "onset")
 _INPUTS = ("positive", "all")
 #: Median relative completeness residual above which ``fit`` warns.
 _DELTA_TOLERANCE = 0.05
@@ -70,8 +70,8 @@ class GlobalIGSelector(LandmarkSelectorMixin, BaseEstimator):
         The class whose landmarks are selected. ``None`` takes the
         estimator's own ``positive_class`` if set, else, for binary ``y``,
         the larger label (sorted order); multi-class ``y`` then raises.
-    baselines : {"typical", "confident", "zeros", "mean"} or array-like, \
-default="typical"
+    baselines : {"typical", "confident", "zeros", "mean", "onset"} or \
+array-like, default="typical"
         IG baselines.
 
         - ``"typical"``: one per complementary class, its medoid: the sample
@@ -83,6 +83,14 @@ default="typical"
           lowest positive-class probability (most confidently negative).
         - ``"zeros"``: one all-zero sequence.
         - ``"mean"``: one, the mean of the training sequences.
+        - ``"onset"``: one per input sample, used for that sample only: its
+          own first frame repeated over all ``P`` frames (needs ``P >= 2``).
+          For onset-to-apex sequences such as CK+, where frame 0 is the
+          person's neutral face, ``x - b`` is then the expression motion
+          itself, not the difference between two people (the paper's other-
+          class baselines also credit the landmarks that the *baseline's*
+          expression moves, and identity differences). Not the paper's
+          choice; use it when frame 0 is neutral.
         - array of shape (P, 2, L) or (k, P, 2, L): explicit baselines.
     inputs : {"positive", "all"}, default="positive"
         Samples to attribute: the training samples of the positive class (as
@@ -115,7 +123,8 @@ default="typical"
         ``y`` (e.g. in a cross-validation fold) get no "typical" or
         "confident" baseline; ``fit`` warns and uses the classes present.
     verbose : int, default=0
-        Show a progress bar over the baselines if > 0.
+        Show a progress bar over the baselines (with ``"onset"``, over the
+        IG batches) if > 0.
 
     Attributes
     ----------
@@ -126,18 +135,23 @@ default="typical"
     scores_ : ndarray of shape (n_landmarks_in_,)
         Mean ``|IG|`` per landmark, averaged over inputs and baselines.
     scores_per_baseline_ : ndarray of shape (n_baselines, n_landmarks_in_)
-        The same, per baseline.
+        The same, per baseline. With ``baselines="onset"`` there is one
+        baseline per input sample, so row ``i`` is the score of input ``i``
+        alone (``n_baselines = n_inputs``) and ``scores_`` is their mean.
     ranking_ : ndarray of shape (n_landmarks_in_,)
         Landmark indices, best first (``argsort(-scores_)``, stable).
     baselines_ : ndarray of shape (n_baselines, n_frames_in_, 2, n_landmarks_in_)
-        The baselines used.
+        The baselines used (with ``"onset"``, in the order of the inputs).
     baseline_labels_ : ndarray of shape (n_baselines,), object
-        The class of each baseline (``"zeros"``, ``"mean"`` or
+        The class of each baseline (``"zeros"``, ``"mean"``, ``"onset"`` or
         ``"array_<j>"`` for the other strategies).
     baseline_indices_ : ndarray of shape (n_baselines,)
-        Index in the training data of each baseline sample, -1 if none.
-    deltas_ : ndarray of shape (n_baselines, n_inputs)
-        Completeness residuals ``sum(IG) - (F(x) - F(b))``.
+        Index in the training data of each baseline sample (with
+        ``"onset"``: of the input whose first frame it repeats), -1 if none.
+    deltas_ : ndarray of shape (n_baselines, n_inputs_per_baseline)
+        Completeness residuals ``sum(IG) - (F(x) - F(b))``; every input per
+        baseline (``(n_baselines, n_inputs)``), except with ``"onset"``,
+        where each baseline has its one input (``(n_inputs, 1)``).
     n_steps_ : ndarray of shape (n_baselines,)
         Quadrature steps used per baseline (differs from ``n_steps`` only
         with ``n_steps="auto"``).
@@ -212,6 +226,13 @@ default="typical"
                 raise ValueError(
                     f"baselines must be one of {_BASELINE_STRATEGIES} or an array. "
                     f"Received: baselines={self.baselines!r}"
+                )
+            if self.baselines == "onset" and X.shape[1] < 2:
+                raise ValueError(
+                    "baselines='onset' repeats each sequence's first frame, so it needs "
+                    "sequences of at least 2 frames (with 1 frame every input equals its "
+                    f"baseline and all attributions are 0). Received: baselines='onset' "
+                    f"with X.shape={X.shape}"
                 )
             return self.baselines
         base = np.asarray(self.baselines)

@@ -78,6 +78,24 @@ def test_frame0_close_to_neutral_with_default_nuisance():
     assert last > 5 * first
 
 
+def test_default_shape_drift_is_within_sequence_sized():
+    """On landmarks that no emotion moves, frame 0 -> apex changes by about what one
+    real second of video shows (0.008-0.017 face sizes rms, see ``shape_drift``), not
+    by the between-photo variability of ``shape_drift=1``."""
+    from igselect.landmarks.aligner import LandmarkAligner
+
+    def still_change(**kw):
+        ds = make_expression_sequences(20, n_frames=4, random_state=0, **kw)
+        still = np.max(list(ds.peak_displacement.values()), axis=0) < 0.005
+        A = LandmarkAligner().fit_transform(ds.data)[..., still]
+        return np.median(np.sqrt(((A[:, -1] - A[:, 0]) ** 2).sum(1).mean(-1)))
+
+    default = still_change()
+    assert 0.008 < default < 0.02, default
+    assert still_change(shape_drift=1.0) > 2.5 * default
+    assert still_change(shape_drift=0.0) < default  # noise and alignment remain
+
+
 def test_relevant_landmarks_follow_facs(small):
     rel = {e: set(v.tolist()) for e, v in small.relevant_landmarks.items()}
     lips = set(mesh.REGIONS["lips"].tolist())

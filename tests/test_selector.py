@@ -244,6 +244,8 @@ def test_bad_input(data, fitted_clf):
         _prefit(fitted_clf, inputs="some").fit(X, y)
     with pytest.raises(ValueError, match="baselines='median'"):
         _prefit(fitted_clf, baselines="median").fit(X, y)
+    with pytest.raises(ValueError, match="'onset'"):  # the message lists the strategies
+        _prefit(fitted_clf, baselines="first").fit(X, y)
     with pytest.raises(ValueError, match="n_steps=0"):
         _prefit(fitted_clf, n_steps=0).fit(X, y)
     with pytest.raises(ValueError, match="method='simpson'"):
@@ -335,6 +337,78 @@ def test_array_baselines(data, fitted_clf):
     assert_allclose(explicit.scores_, typical.scores_, rtol=1e-5)
     with pytest.raises(ValueError, match="baselines.shape"):
         _prefit(fitted_clf, baselines=X[0, :, :, :10]).fit(X, y)
+
+
+def test_onset_baselines(data, fitted_clf):
+    """One baseline per input: its own first frame over all frames; scores per input."""
+    X, y = data.data, data.target
+    sel = _fit_quiet(_prefit(fitted_clf, baselines="onset"), X, y)
+    rows = np.flatnonzero(y == "class_0")
+    n_pos, P = rows.size, X.shape[1]
+    assert sel.baselines_.shape == (n_pos, P, 2, N_LANDMARKS)
+    assert_array_equal(sel.baselines_, np.repeat(X[rows, :1], P, axis=1))
+    assert_array_equal(sel.baseline_indices_, rows)
+    assert sel.baseline_labels_.tolist() == ["onset"] * n_pos
+    assert sel.deltas_.shape == (n_pos, 1) and sel.n_steps_.shape == (n_pos,)
+    assert np.isfinite(sel.relative_delta_)
+    # scores_per_baseline_ holds one row per input (its own baseline); scores_ is their mean
+    attr = attribution.integrated_gradients(
+        fitted_clf.model_, X[rows], sel.baselines_, target=1, n_steps=8
+    )
+    assert_allclose(attr[:, 0], 0.0, atol=1e-7)  # frame 0 equals its baseline
+    per_input = np.abs(attr).sum(axis=(1, 2))
+    assert_allclose(sel.scores_per_baseline_, per_input, rtol=1e-4, atol=1e-7)
+    assert_allclose(sel.scores_, per_input.mean(axis=0), rtol=1e-4, atol=1e-7)
+    assert_array_equal(sel.ranking_, np.argsort(-sel.scores_, kind="stable"))
+    assert not np.allclose(sel.scores_, _fit_quiet(_prefit(fitted_clf), X, y).scores_)
+    # inputs="all": every training sample against its own onset
+    every = _fit_quiet(_prefit(fitted_clf, baselines="onset", inputs="all"), X, y)
+    assert every.scores_per_baseline_.shape == (len(X), N_LANDMARKS)
+    assert_array_equal(every.baseline_indices_, np.arange(len(X)))
+
+
+def test_onset_baselines_need_two_frames(data, fitted_clf):
+    X, y = data.data[:, :1], data.target
+    with pytest.raises(ValueError, match=r"baselines='onset'.*X.shape=\(36, 1, 2, 20\)"):
+        _prefit(fitted_clf, baselines="onset").fit(X, y)
+
+
+def test_onset_cache_key_reuses_training(data, tmp_path, monkeypatch):
+    """baselines="onset" is an IG parameter: switching to it recomputes IG, never retrains."""
+    calls = {"fit": 0, "ig": 0}
+    real_fit, real_ig = EmoClassifier.fit, attribution.integrated_gradients
+
+    def counting_fit(self, X, y):
+        calls["fit"] += 1
+        return real_fit(self, X, y)
+
+    def counting_ig(*args, **kwargs):
+        calls["ig"] += 1
+        return real_ig(*args, **kwargs)
+
+    monkeypatch.setattr(EmoClassifier, "fit", counting_fit)
+    monkeypatch.setattr(attribution, "integrated_gradients", counting_ig)
+
+    def fit(**params):
+        sel = GlobalIGSelector(
+            _tiny(epochs=1),
+            n_landmarks=3,
+            positive_class="class_0",
+            n_steps=4,
+            memory=joblib.Memory(tmp_path, verbose=0),
+            random_state=0,
+        )
+        return _fit_quiet(sel.set_params(**params), data.data, data.target)
+
+    fit()  # typical: 1 training, 2 baselines
+    assert calls == {"fit": 1, "ig": 2}
+    onset = fit(baselines="onset")  # new IG scores (one call for all inputs), same training
+    assert calls == {"fit": 1, "ig": 3}
+    again = fit(baselines="onset", n_landmarks=5)  # a pure cache hit
+    assert calls == {"fit": 1, "ig": 3}
+    assert_array_equal(again.scores_per_baseline_, onset.scores_per_baseline_)
+    assert_array_equal(again.baselines_, onset.baselines_)
+    assert again.get_support().sum() == 5
 
 
 def test_inputs_all(data, fitted_clf):
