@@ -32,3 +32,5 @@ def test_ig_throughput_tiny(tmp_path, capsys):
     assert float(rows["fast-bf16"]["max_rel_err_vs_naive"]) < 5e-2
     assert float(rows["fast"]["evals_per_s"]) > 0
     assert rows["naive"]["n_steps"] == "6"
+    assert float(rows["naive"]["naive_ulp_l2_rel"]) >= 0
+    assert float(rows["fast"]["l2_rel_err_vs_naive"]) < 1e-4
