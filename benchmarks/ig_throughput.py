@@ -25,12 +25,11 @@ The default ``--n-steps 64`` is :class:`~igselect.GlobalIGSelector`'s default.
 Agreement: ``rel.err`` (max abs difference / max abs attribution) and ``l2.err``
 (norm-wise) against the naive loop. IG of a ReLU network is discontinuous in
 round-off: a conv feature within round-off of its kink at one node gates that
-node's gradient on or off. The whole-path engine evaluates pre-activations as
-``u + alpha v`` instead of from the interpolated input, so it sees a few such
-features differently; each can move one attribution by up to about 1e-3 of the
-largest. The last line prints the naive loop's own change when every baseline
-coordinate moves by one float32 ulp, the floor below which no float32 IG is
-reproducible.
+node's gradient on or off, which can move one attribution by about 1e-3 of the
+largest. The whole-path engine therefore evaluates the ReLU states from the
+interpolated inputs with the per-step engine's float32 arithmetic. The last
+line prints the naive loop's own change when every baseline coordinate moves by
+one float32 ulp: the floor below which float32 IG is not reproducible at all.
 
 The CPU is shared, so the methods are timed in interleaved rounds and the
 speed-up is the median over rounds of the per-round ratio to ``naive``.

@@ -505,3 +505,43 @@ def test_sparse_kernels_match_brute_force(m):
     T_ref = np.cumsum((w[:, None, None] * dz[0])[::-1], axis=0)[::-1].transpose(1, 0, 2)
     assert_allclose(T_out, T_ref, rtol=1e-5, atol=1e-5)
     assert_allclose(S, T_ref[:, 0], rtol=1e-5, atol=1e-5)
+
+
+def test_path_states_match_per_step_engine():
+    """The whole-path engine gates each conv feature at each node as the per-step
+    engine does (states from the interpolated input, same float32 arithmetic)."""
+    from igselect.attribution import _emo_sparse as sp
+    from igselect.attribution._emo_engine import _EmoEngine
+
+    model, X, b = _emo_net(8)
+    B = np.broadcast_to(b, X.shape).astype(np.float32)
+    eng = _EmoEngine(model)
+    _, alphas = quadrature("riemann_right", 64)
+    alphas = alphas.astype(np.float32)
+    u, v = (t.numpy() for t in eng._uv_fn(X, B))
+    R, D = u.shape
+    um, vm, state = np.empty_like(u), np.empty_like(v), np.empty((R, D), np.int32)
+    sp.switch_states_interpolated(
+        X.reshape(R, 2, L), B.reshape(R, 2, L), eng._mean_np, eng._inv_scale_np,
+        eng._A_np, eng._conv_bias_np, alphas, u, v, um, vm, state,
+    )  # fmt: skip
+    on0 = state < 0
+    ks = np.where(on0, -state - 1, state)
+    assert 0.05 < np.mean(ks < 64) < 0.95
+    mismatches = 0
+    for k, a in enumerate(alphas):
+        interpolated = tf.constant(B) + tf.constant(a) * (tf.constant(X) - tf.constant(B))
+        on = eng._features_fn(interpolated).numpy() > 0  # the per-step engine's states
+        mismatches += np.sum(on != np.where(k < ks, on0, ~on0))
+    assert mismatches <= 1e-5 * R * D * 64, mismatches
+    assert np.array_equal(um, np.where(on0, u, 0)) and np.array_equal(vm, np.where(on0, v, 0))
+
+
+@pytest.mark.parametrize("n_steps", [50, 63, 64])
+def test_path_engine_equals_per_step_tightly(n_steps):
+    """With the per-step states, the whole path agrees with the per-step mode far
+    below the 1e-4 target, at any number of steps."""
+    model, X, b = _emo_net(9)
+    path = integrated_gradients(model, X, b, n_steps=n_steps)
+    step = integrated_gradients(model, X, b, n_steps=n_steps, engine="step")
+    assert _normwise(path, step) < 1e-5

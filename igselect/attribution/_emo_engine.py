@@ -170,6 +170,8 @@ class _EmoEngine:
             mean, scale = np.zeros((2, L)), np.ones((2, L))
         self._mean = tf.constant(mean, tf.float32)
         self._inv_scale = tf.constant(1.0 / scale, tf.float32)
+        self._mean_np = self._mean.numpy()
+        self._inv_scale_np = self._inv_scale.numpy()
         # 2. conv
         conv = get("conv").layer
         kernel = _np(conv.kernel)  # (kh, kw, 1, F)
@@ -203,6 +205,7 @@ class _EmoEngine:
                         A[c, h] = kernel[d, 0, 0]
             self._A = tf.constant(A.reshape(2, 2 * F), tf.float32)
             self._conv_bias = tf.constant(np.tile(bias, 2), tf.float32)
+            self._A_np, self._conv_bias_np = self._A.numpy(), self._conv_bias.numpy()
             W = W.transpose(1, 0, 2, 3)  # rows in (l, h, f) order
         else:
             self._kernel = tf.constant(kernel, tf.float32)

@@ -27,11 +27,14 @@ dense matmul row per frame (``S @ W^T``) plus a sparse dot product per switching
 feature.
 
 This is an exact reformulation, not an approximation: the result equals the
-per-step computation up to float32 round-off (the only difference is that
-``c_j`` is evaluated as ``u_j + alpha v_j`` rather than from the interpolated
-input, which can flip only features with ``c_j`` within round-off of 0). It
-replaces ``2 m`` dense rows of the ``D x 4Q`` input projection per frame by 3
-plus work proportional to the number of switching features.
+per-step computation up to float32 round-off. Round-off matters where a
+feature sits within it of its kink at a node, since the gradient there is
+gated on or off; for per-landmark convolutions (the default kernel) the states
+are therefore evaluated from the interpolated input exactly as the per-step
+engine evaluates them (:func:`~igselect.attribution._emo_sparse.switch_states_interpolated`),
+and only the linear pieces use ``u_j + alpha v_j``. It replaces ``2 m`` dense
+rows of the ``D x 4Q`` input projection per frame by 3 plus work proportional
+to the number of switching features.
 
 Implementation: TensorFlow computes ``u``, ``v``, the dense matmul rows, the
 head under a GradientTape and the transposed conv; the sparse parts (the switch
@@ -89,6 +92,7 @@ def path_integral(engine, x, b, alphas, weights, target: int):
         switch_backward,
         switch_forward,
         switch_states,
+        switch_states_interpolated,
     )
 
     x = np.ascontiguousarray(x, dtype=np.float32)
@@ -107,7 +111,14 @@ def path_integral(engine, x, b, alphas, weights, target: int):
     if engine._conv_relu:
         um, vm = np.empty_like(u), np.empty_like(v)
         state = np.empty((R, D), np.int32)
-        switch_states(u, v, alphas, um, vm, state)
+        if engine.per_landmark:  # the states exactly as the per-step engine sees them
+            switch_states_interpolated(
+                x.reshape(R, 2, -1), b.reshape(R, 2, -1), engine._mean_np,
+                engine._inv_scale_np, engine._A_np, engine._conv_bias_np,
+                alphas, u, v, um, vm, state,
+            )  # fmt: skip
+        else:
+            switch_states(u, v, alphas, um, vm, state)
         switch_forward(u, v, state, engine._W_np, blocks, cu, cv)
     else:  # a linear conv: nothing switches
         um, vm = u, v

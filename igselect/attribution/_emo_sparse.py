@@ -17,10 +17,12 @@ stay in L2 cache; for every row of the block, the chunk's switching features
 update that row's per-node buffers (``m x 4Q`` floats, also cache-resident).
 ``W`` is thus streamed from memory once per block, not once per (row, node).
 
-``on0`` (the ReLU state at the first node) and ``ks`` are computed from exactly
-``u + alpha_k * v > 0`` (no fused multiply-add) by counting the nodes that share
-the first node's state, which is exact because the state is monotone in
-``alpha``; the count vectorises, unlike a bisection.
+``on0`` (the ReLU state at the first node) and ``ks`` are found by counting the
+nodes that share the first node's state (the state is monotone in ``alpha``;
+the count vectorises, unlike a bisection). :func:`switch_states_interpolated`
+evaluates the states from the interpolated inputs with the per-step engine's
+float32 arithmetic (per-landmark convolutions); :func:`switch_states` from
+``u + alpha_k * v`` (other kernels).
 """
 
 from __future__ import annotations
@@ -78,6 +80,62 @@ def switch_states(u, v, alphas, um, vm, state):  # pragma: no cover - compiled
                 um[r, j] = 0.0
                 vm[r, j] = 0.0
                 state[r, j] = count[j]
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def switch_states_interpolated(
+    x, b, mean, inv_scale, A, bias, alphas, u, v, um, vm, state
+):  # pragma: no cover - compiled
+    """:func:`switch_states` with the states evaluated as the per-step engine does.
+
+    For per-landmark convolutions (kernel ``(kh, 1)``) the state of feature ``j``
+    at node ``k`` is computed from the interpolated input exactly as the
+    per-step engine (and, to round-off, the naive loop) computes it, so the rare
+    features that sit within round-off of their kink at a node are gated the
+    same way: ``xi = b + alpha_k * (x - b)``, ``xs = (xi - mean) * inv_scale``,
+    ``c = fma(xs_1, A[1], xs_0 * A[0]) + bias`` in float32 (the fused
+    multiply-add emulated in float64). ``u``, ``v`` only supply ``um``, ``vm``.
+
+    ``x``, ``b`` (R, 2, L); ``mean``, ``inv_scale`` (2, L); ``A`` (2, H) and
+    ``bias`` (H,) with ``H = D / L``; features ordered ``j = lm * H + h``.
+    """
+    R, D = u.shape
+    L = x.shape[2]
+    H = D // L
+    m = alphas.shape[0]
+    for r in numba.prange(R):
+        xs0 = np.empty(m, np.float32)
+        xs1 = np.empty(m, np.float32)
+        for lm in range(L):
+            b0 = b[r, 0, lm]
+            b1 = b[r, 1, lm]
+            t0 = x[r, 0, lm] - b0
+            t1 = x[r, 1, lm] - b1
+            for k in range(m):
+                xs0[k] = ((b0 + alphas[k] * t0) - mean[0, lm]) * inv_scale[0, lm]
+                xs1[k] = ((b1 + alphas[k] * t1) - mean[1, lm]) * inv_scale[1, lm]
+            for h in range(H):
+                a0 = A[0, h]
+                a1 = np.float64(A[1, h])
+                bh = bias[h]
+                j = lm * H + h
+                c = np.float32(np.float64(xs1[0]) * a1 + np.float64(xs0[0] * a0)) + bh
+                s0 = c > 0
+                if s0:
+                    um[r, j] = u[r, j]
+                    vm[r, j] = v[r, j]
+                else:
+                    um[r, j] = 0.0
+                    vm[r, j] = 0.0
+                c = np.float32(np.float64(xs1[m - 1]) * a1 + np.float64(xs0[m - 1] * a0)) + bh
+                if s0 == (c > 0):
+                    state[r, j] = -(m + 1) if s0 else m
+                    continue
+                count = 0
+                for k in range(m):
+                    c = np.float32(np.float64(xs1[k]) * a1 + np.float64(xs0[k] * a0)) + bh
+                    count += (c > 0) == s0
+                state[r, j] = -(count + 1) if s0 else count
 
 
 @numba.njit(parallel=True, cache=True, nogil=True, fastmath=True)
