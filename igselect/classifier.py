@@ -23,6 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
 
+from igselect._trainer import get_trainer
 from igselect._validation import (
     _check_int,
     binarize_target,
@@ -105,8 +106,8 @@ class EmoClassifier(ClassifierMixin, BaseEstimator):
         Maximum number of epochs.
     validation_fraction : float, default=0.1
         Fraction of the training data held out, by a stratified split, to
-        monitor ``val_loss`` for early stopping. 0 disables validation and
-        early stopping. They are also skipped, with a :class:`UserWarning`,
+        monitor the (class-weighted) ``val_loss`` for early stopping. 0
+        disables validation and early stopping. They are also skipped, with a :class:`UserWarning`,
         when the data are too small for a stratified split (fewer than 2
         held-out or 2 remaining samples, or a class with a single sample).
     patience : int, default=10
@@ -140,10 +141,18 @@ class EmoClassifier(ClassifierMixin, BaseEstimator):
         Standardisation is its first layer, so gradients (and Integrated
         Gradients) are with respect to raw coordinates.
     history_ : dict of str to list of float
-        Keras' per-epoch ``loss`` and ``accuracy`` (plus ``val_loss`` and
-        ``val_accuracy`` when a validation set was used).
+        Per-epoch ``loss`` (the class-weighted training loss, averaged over
+        the epoch's mini-batches) and ``accuracy`` (on the training batches,
+        in training mode), plus ``val_loss`` (class-weighted) and
+        ``val_accuracy`` at the end of each epoch when a validation set was
+        used.
     n_iter_ : int
         Number of epochs run (fewer than ``epochs`` after early stopping).
+    epoch_times_ : ndarray of shape (n_iter_,)
+        Wall-clock seconds of each epoch (its training steps and validation).
+        The first one includes tracing and optimising the compiled epoch
+        function, so the compute time per epoch is best read as the median
+        of ``epoch_times_[1:]``.
     n_frames_in_ : int
         Number of frames P seen in :meth:`fit`.
     n_landmarks_in_ : int
@@ -178,6 +187,21 @@ class EmoClassifier(ClassifierMixin, BaseEstimator):
     a Keras ``Normalization`` layer, rather than in a separate transformer,
     keeps ``model_`` a function of raw coordinates, so attributions refer to
     raw landmarks.
+
+    **Training loop.** Each epoch is one call of a compiled ``tf.function``
+    that runs all of its mini-batch steps (Adam on the class-weighted sparse
+    categorical cross-entropy) and the validation pass; early stopping
+    follows ``keras.callbacks.EarlyStopping(monitor="val_loss",
+    restore_best_weights=True)``. On the few hundred samples of a facial
+    expression data set, Keras' ``Model.fit`` spent most of an epoch outside
+    the computation (one graph call per step, a separate ``evaluate`` run per
+    epoch), so the time per epoch hardly depended on the network size; here
+    it does. The compiled epoch belongs to a trainer that is cached per
+    network configuration and reused by later fits of the same
+    configuration (each fit copies its freshly initialised network in and
+    the trained one out), so a grid search or a benchmark traces each
+    configuration once instead of once per fit. ``model_`` is left
+    uncompiled.
 
     **Repeatability.** With an int ``random_state``, fitting twice on the
     CPU gives the same predictions. GPU kernels (cuDNN LSTM) are not
@@ -336,63 +360,28 @@ class EmoClassifier(ClassifierMixin, BaseEstimator):
         seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
         class_w = self._class_weights(y01)
 
-        # TensorFlow is imported only once the inputs are known to be valid.
-        import keras
-        import tensorflow as tf
-
         X_tr, y_tr, val = self._split(X, y01, seed)
         mean = std = None
         if self.standardize:
             mean = X_tr.mean(axis=(0, 1), dtype=np.float64)
             std = X_tr.std(axis=(0, 1), dtype=np.float64)
-        model = build_emo_network(
-            self.n_frames_in_,
-            self.n_landmarks_in_,
-            n_filters=self.n_filters,
-            lstm_units=self.lstm_units,
-            dense_units=self.dense_units,
-            kernel_size=self.kernel_size,
-            dropout=self.dropout,
-            randomized=self.randomized,
-            seed=seed,
-            mean=mean,
-            std=std,
+        build_kwargs = dict(
+            n_frames=self.n_frames_in_,
+            n_landmarks=self.n_landmarks_in_,
+            n_filters=int(self.n_filters),
+            lstm_units=int(self.lstm_units),
+            dense_units=int(self.dense_units),
+            kernel_size=_as_kernel(self.kernel_size),
+            dropout=float(self.dropout),
+            randomized=bool(self.randomized),
         )
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=float(self.learning_rate)),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-            # XLA on the CPU made the first epoch ~6x slower (compilation) and
-            # later epochs no faster in our measurements; plain graph mode it is.
-            jit_compile=False,
-        )
-        # Own shuffling with an explicit op seed: repeatable without touching
-        # the global TensorFlow / NumPy / Python seeds.
-        sw = class_w[y_tr].astype(np.float32)
-        train = (
-            tf.data.Dataset.from_tensor_slices((X_tr, y_tr, sw))
-            .shuffle(X_tr.shape[0], seed=seed, reshuffle_each_iteration=True)
-            .batch(int(self.batch_size))
-        )
-        callbacks = []
-        if val is not None:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=int(self.patience), restore_best_weights=True
-                )
-            )
-        hist = model.fit(
-            train,
-            epochs=int(self.epochs),
-            validation_data=val,
-            callbacks=callbacks,
-            shuffle=False,  # the dataset is already shuffled with its own seed
-            verbose=2 if self.verbose >= 2 else 0,
-        )
+        model = build_emo_network(**build_kwargs, seed=seed, mean=mean, std=std)
+        history, epoch_times = self._train(model, build_kwargs, X_tr, y_tr, val, class_w, seed)
         self.model_ = model
         self._predict_fn = self._make_predict_fn()
-        self.history_ = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
-        self.n_iter_ = len(self.history_.get("loss", []))
+        self.history_ = history
+        self.n_iter_ = len(history["loss"])
+        self.epoch_times_ = np.asarray(epoch_times)
         self.fit_time_ = time.perf_counter() - start
         if self.verbose:
             last = ", ".join(f"{k}={v[-1]:.4f}" for k, v in self.history_.items() if v)
@@ -402,6 +391,70 @@ class EmoClassifier(ClassifierMixin, BaseEstimator):
                 f"landmarks): {self.n_iter_} epochs in {self.fit_time_:.1f} s; {last}"
             )
         return self
+
+    def _train(self, model, build_kwargs, X_tr, y_tr, val, class_w, seed):
+        """Run the epochs with early stopping; returns ``(history, epoch_times)``.
+
+        The epochs run on the cached trainer of this network configuration
+        (:mod:`igselect._trainer`): it starts from ``model``'s initial state
+        and the trained state is copied back into ``model``.
+        """
+        import tensorflow as tf
+
+        key = (
+            tuple(sorted(build_kwargs.items())),
+            float(self.learning_rate),
+            int(self.batch_size),
+        )
+        trainer = get_trainer(
+            key, build_kwargs, learning_rate=self.learning_rate, batch_size=self.batch_size
+        )
+        # The template has no standardisation layer: standardise here, with the
+        # model's own layer (the same operation as at inference).
+        scale = model.get_layer("standardize") if self.standardize else (lambda x: x)
+
+        def tensors(X, y01):
+            X = tf.cast(scale(tf.constant(X, tf.float32)), tf.float32)
+            return [X, tf.constant(y01, tf.int64), tf.constant(class_w[y01], tf.float32)]
+
+        # Class weights enter the loss as per-sample weights, the validation loss
+        # included, so early stopping monitors the training objective.
+        args = tensors(X_tr, y_tr) + ([] if val is None else tensors(*val))
+        epoch_fn = trainer.train_epoch if val is None else trainer.train_epoch_validated
+        # Own shuffling from the seed: repeatable without touching the global
+        # TensorFlow / NumPy / Python seeds.
+        order_rng = np.random.RandomState(seed)
+        history = {"loss": [], "accuracy": []}
+        if val is not None:
+            history.update(val_loss=[], val_accuracy=[])
+        epoch_times = []
+        best, best_weights, wait = np.inf, None, 0
+        with trainer.lock:
+            trainer.load(model)
+            for epoch in range(int(self.epochs)):
+                tick = time.perf_counter()
+                order = tf.constant(order_rng.permutation(X_tr.shape[0]).astype(np.int32))
+                logs = [float(v) for v in epoch_fn(order, *args)]
+                epoch_times.append(time.perf_counter() - tick)
+                for key, value in zip(history, logs, strict=True):
+                    history[key].append(value)
+                if self.verbose >= 2:
+                    shown = " - ".join(f"{k}: {v[-1]:.4f}" for k, v in history.items())
+                    print(f"Epoch {epoch + 1}/{self.epochs} - {epoch_times[-1]:.2f}s - {shown}")
+                if val is None:
+                    continue
+                # Early stopping as keras.callbacks.EarlyStopping(monitor="val_loss",
+                # patience=patience, restore_best_weights=True).
+                if logs[2] < best:
+                    best, best_weights, wait = logs[2], trainer.model.get_weights(), 0
+                else:
+                    wait += 1
+                    if wait >= int(self.patience):
+                        break
+            trainer.store(model)
+        if best_weights is not None:
+            model.set_weights(best_weights)
+        return history, epoch_times
 
     def _split(self, X: np.ndarray, y01: np.ndarray, seed: int):
         """Stratified train/validation split; ``val`` is None when skipped."""

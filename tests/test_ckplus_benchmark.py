@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,10 @@ def test_tiny_writes_report_csv_and_figures(tiny_run):
         if r["model"].endswith("EMO"):
             assert int(r["epochs"]) >= 1
             assert float(r["epoch_time_s"]) > 0
+            assert float(r["first_epoch_s"]) > 0
             assert int(r["F"]) == 2
+        if r["model"] == "SVM-rbf":
+            assert float(r["gamma_scale"]) > 0
     report = (out / "report.md").read_text()
     assert "SYNTHETIC" in report
     for needle in (
@@ -60,6 +64,10 @@ def test_tiny_writes_report_csv_and_figures(tiny_run):
         "Linear SVM",
         "RBF SVM",
         "time per epoch",
+        "R-EMO / T-EMO time per epoch at L=468",
+        "T-EMO time per epoch, L=16 / L=468",
+        "Timing probe on a fixed synthetic batch",
+        "R-EMO / T-EMO probe time per epoch at L=468",
         "EmotionEnsemble",
         "rigid-region share",
         "top-64 precision",
@@ -72,11 +80,11 @@ def test_tiny_writes_report_csv_and_figures(tiny_run):
 def test_tiny_resume_reuses_cached_runs(tiny_run, capsys):
     out, _ = tiny_run
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.json")}
-    # 16 runs + 2 selections + 1 ensemble
-    assert len(stamps) == 19
+    # 16 runs + 2 selections + 1 ensemble + the timing probe
+    assert len(stamps) == 20
     before = (out / "results.csv").read_text()
     assert ckplus.main(["--tiny", "--out", str(out), "--no-progress"]) == 0
-    assert "19 cached runs reused" in capsys.readouterr().out
+    assert "20 cached runs reused" in capsys.readouterr().out
     assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.json")} == stamps
     assert (out / "results.csv").read_text() == before
 
@@ -132,6 +140,15 @@ def test_precision_at():
 
 
 # ------------------------------------------------------------------ ground truth (must show)
+ANGER_GAP = (
+    "known gap: anger's top-64 precision is 0.55-0.61 (seeds 0-3), below 0.7. Anger has "
+    "only 65 ground-truth landmarks for 64 picks, and the network ranks the eyelids and "
+    "the rings around the eyes (AU5/AU7), which mostly move 0.015-0.03 face sizes, just "
+    "under the 0.03 threshold, above part of the brows (AU4, 0.07). Even ranking by the "
+    "true mean aligned, standardised motion reaches only 0.72."
+)
+
+
 @pytest.fixture(scope="module")
 def facs_data():
     from igselect.datasets import make_expression_sequences
@@ -139,24 +156,10 @@ def facs_data():
     return make_expression_sequences(n_subjects=24, n_frames=4, random_state=0)
 
 
-@pytest.mark.parametrize("emotion", EMOTIONS)
-def test_top64_beats_chance_on_ground_truth(facs_data, emotion):
-    """On the built-in dataset, each emotion's top-64 landmarks beat a random pick.
-
-    Same code path as the main job (aligner -> GlobalIGSelector over a full-landmark
-    T-EMO with balanced class weights), on a small configuration. A random ranking
-    hits the ground truth at the chance rate ``len(relevant) / 468``; a reversed
-    or uninformative ranking fails.
-
-    Known gap (issue "The main job"): the target of precision >= 0.7 is NOT met on
-    this configuration. Measured (24 subjects, 4 frames, seed 0): anger 0.55,
-    disgust 0.34, fear 0.63, happiness 0.52, sadness 0.45, surprise >= 0.7. The
-    paper's other-emotion baselines also credit the landmarks that the *baseline*
-    emotion moves, and the dataset's non-expressive shape drift is as large as the
-    weaker action units.
-    """
+@pytest.fixture(scope="module")
+def ground_truth_ranking(facs_data):
+    """Fit the main job's selection for one emotion (once per module); return its ranking."""
     from _ckplus_protocol import Config, fit_selection
-    from _ckplus_runner import precision_at
 
     cfg = Config(
         mode="test",
@@ -168,13 +171,117 @@ def test_top64_beats_chance_on_ground_truth(facs_data, emotion):
         patience=5,
         learning_rate=3e-3,
         batch_size=16,
-        selector_net={"F": 4, "Q": 8, "R": 8},
+        selector_net={"F": 8, "Q": 16, "R": 16},
         n_steps=16,
+        baselines="onset",
     )
-    d = facs_data
-    pipe, _ = fit_selection(cfg, emotion, d.data, d.target, None, 0, 468)
-    ranking = pipe.named_steps["select"].ranking_
-    relevant = d.relevant_landmarks[emotion]
-    precision = precision_at(ranking, relevant, 64)
+    rankings = {}
+
+    def ranking(emotion):
+        if emotion not in rankings:
+            d = facs_data
+            with warnings.catch_warnings():  # 16 steps: residual up to ~18%, ranking stable
+                warnings.filterwarnings("ignore", message="Integrated Gradients did not converge")
+                pipe, _ = fit_selection(cfg, emotion, d.data, d.target, None, 0, 468)
+            rankings[emotion] = pipe.named_steps["select"].ranking_
+        return rankings[emotion]
+
+    return ranking
+
+
+@pytest.mark.parametrize(
+    "emotion",
+    [
+        pytest.param(e, marks=pytest.mark.xfail(reason=ANGER_GAP, strict=True))
+        if e == "anger"
+        else e
+        for e in EMOTIONS
+    ],
+)
+def test_top64_hits_ground_truth(facs_data, ground_truth_ranking, emotion):
+    """Must show: on the built-in dataset, each emotion's top-64 landmarks hit its
+    ground-truth relevant landmarks with precision >= 0.7 (small configuration).
+
+    Same code path as the main job (aligner -> GlobalIGSelector over a full-landmark
+    T-EMO with balanced class weights) with its default IG baselines for sequences,
+    "onset" (each sequence's own first frame repeated), on 24 subjects x 4 frames, a
+    T-EMO with F=8, Q=16, R=16 and 16 IG steps. The ground truth is the dataset's
+    ``relevant_landmarks`` (nominal apex displacement > 0.03 face sizes).
+
+    Measured top-64 precision (the dataset's and the network's ``random_state`` both
+    set to the seed):
+
+    ===============  =====  =======  =====  =========  =======  ========
+    seed             anger  disgust  fear   happiness  sadness  surprise
+    ===============  =====  =======  =====  =========  =======  ========
+    0 (this test)    0.61   0.92     0.98   1.00       0.97     0.92
+    1                0.59   0.91     1.00   0.98       0.94     0.81
+    2                0.55   0.95     0.95   0.95       0.95     0.89
+    3                0.56   0.88     0.94   1.00       0.89     0.83
+    0, "typical"     0.48   0.55     0.94   0.75       0.73     0.58
+    ===============  =====  =======  =====  =========  =======  ========
+
+    Anger falls short (see ``ANGER_GAP``; it is marked xfail, not hidden). The last
+    row uses the paper's "typical" baselines (the medoids of the other emotions):
+    they make ``x - b`` hold the *baseline* emotion's motion too, so IG also credits
+    the landmarks that the baseline emotions move.
+    """
+    from _ckplus_runner import precision_at
+
+    precision = precision_at(ground_truth_ranking(emotion), facs_data.relevant_landmarks[emotion])
+    assert precision >= 0.7, (emotion, precision)
+
+
+@pytest.mark.parametrize("emotion", EMOTIONS)
+def test_top64_beats_chance_and_stays_on_moving_landmarks(facs_data, ground_truth_ranking, emotion):
+    """Every emotion (anger included) beats chance threefold, and almost all of its
+    top 64 move by at least half the ground-truth threshold (0.015 face sizes)."""
+    from _ckplus_runner import precision_at
+
+    ranking = ground_truth_ranking(emotion)
+    relevant = facs_data.relevant_landmarks[emotion]
     chance = len(relevant) / 468
-    assert precision > chance, (emotion, precision, chance)
+    precision = precision_at(ranking, relevant, 64)
+    assert precision > min(3 * chance, 0.7), (emotion, precision, chance)
+    moving = facs_data.peak_displacement[emotion][ranking[:64]] > 0.015
+    assert moving.mean() >= 0.85, (emotion, moving.mean())
+
+
+def test_baselines_option_defaults_by_frames():
+    """--baselines: "onset" for sequences, "typical" for single frames; onset needs P >= 2."""
+    from types import SimpleNamespace
+
+    from _ckplus_protocol import BenchmarkInputError
+
+    seq = ckplus.Data(np.zeros((2, 4, 2, 3)), None, None, [], "synthetic", "")
+    photo = ckplus.Data(np.zeros((2, 1, 2, 3)), None, None, [], "images", "")
+    assert ckplus._baselines(SimpleNamespace(baselines=None), seq) == "onset"
+    assert ckplus._baselines(SimpleNamespace(baselines=None), photo) == "typical"
+    assert ckplus._baselines(SimpleNamespace(baselines="typical"), seq) == "typical"
+    with pytest.raises(BenchmarkInputError, match="--baselines=onset"):
+        ckplus._baselines(SimpleNamespace(baselines="onset"), photo)
+    with pytest.raises(SystemExit) as exc:  # argparse: not a choice
+        ckplus.main(["--tiny", "--baselines", "zeros"])
+    assert exc.value.code == 2
+
+
+def test_paired_epoch_time_ratios():
+    """Ratios pair fits of the same (emotion, seed); unpaired runs are ignored."""
+    from _ckplus_report import _paired_ratio
+
+    runs = [
+        {"model": m, "L": L, "emotion": e, "seed": 0, "epoch_time_s": t}
+        for m, L, e, t in [
+            ("T-EMO", 468, "anger", 1.0),
+            ("R-EMO", 468, "anger", 0.5),
+            ("T-EMO", 468, "fear", 2.0),
+            ("R-EMO", 468, "fear", 1.6),
+            ("T-EMO", 64, "anger", 0.25),
+            ("R-EMO", 64, "sadness", 9.0),  # no T-EMO partner
+        ]
+    ]
+    ratio, n = _paired_ratio(runs, ("R-EMO", 468), ("T-EMO", 468))
+    assert n == 2 and ratio == pytest.approx(np.median([0.5, 0.8]))
+    assert _paired_ratio(runs, ("T-EMO", 64), ("T-EMO", 468)) == (0.25, 1)
+    ratio, n = _paired_ratio(runs, ("R-EMO", 64), ("T-EMO", 64))
+    assert n == 0 and np.isnan(ratio)

@@ -142,6 +142,7 @@ def test_fit_leaves_params_unchanged(temo):
         "model_",
         "history_",
         "n_iter_",
+        "epoch_times_",
         "n_frames_in_",
         "n_landmarks_in_",
         "fit_time_",
@@ -160,6 +161,8 @@ def test_fitted_attributes(temo, binary_data):
     assert 1 <= est.n_iter_ <= 20
     assert all(len(v) == est.n_iter_ for v in est.history_.values())
     assert all(isinstance(v, float) for v in est.history_["loss"])
+    assert est.epoch_times_.shape == (est.n_iter_,)
+    assert np.all(est.epoch_times_ > 0) and est.epoch_times_.sum() < est.fit_time_
     # Standardisation statistics come from the training part (90% of X).
     layer = est.model_.get_layer("standardize")
     mean = np.asarray(layer.mean).reshape(2, L)
@@ -279,6 +282,47 @@ def test_random_state_makes_fit_repeatable(temo, binary_data, capsys):
     assert len(out) == 1
     assert out[0].startswith("[EmoClassifier] T-EMO fitted on 48 samples")
     assert f"{again.n_iter_} epochs in" in out[0]
+
+
+def test_reused_trainer_does_not_leak_state_between_fits(binary_data, multiclass_data):
+    """Fits of one network configuration share a compiled trainer (igselect._trainer);
+    each fit starts from its own initial state, whatever was trained in between."""
+    X, y, X_test, _ = binary_data
+    params = dict(TINY, epochs=3, validation_fraction=0.0, random_state=3)
+    first = EmoClassifier(**params).fit(X, y)
+    Xm, ym, _, _ = multiclass_data
+    other = EmoClassifier(**dict(params, random_state=4), positive_class="sad").fit(Xm, ym)
+    assert other.history_ != first.history_
+    again = EmoClassifier(**params).fit(X, y)
+    assert again.history_ == first.history_
+    assert_array_equal(again.predict_proba(X_test), first.predict_proba(X_test))
+
+
+def test_trainer_cache_is_bounded(monkeypatch, binary_data):
+    from igselect import _trainer
+
+    X, y, _, _ = binary_data
+    monkeypatch.setattr(_trainer, "_MAX_TRAINERS", 2)
+    _trainer.clear_cache()
+    for width in (2, 3, 5):
+        EmoClassifier(**dict(TINY, lstm_units=width, epochs=1, random_state=0)).fit(X, y)
+        assert len(_trainer._CACHE) <= 2
+    assert [key[0] for key in _trainer._CACHE][-1] == tuple(
+        sorted(
+            dict(
+                n_frames=P,
+                n_landmarks=L,
+                n_filters=4,
+                lstm_units=5,
+                dense_units=8,
+                kernel_size=(2, 1),
+                dropout=0.2,
+                randomized=False,
+            ).items()
+        )
+    )
+    _trainer.clear_cache()
+    assert len(_trainer._CACHE) == 0
 
 
 def test_small_data_skips_validation_with_warning():
