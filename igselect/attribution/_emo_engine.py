@@ -356,14 +356,9 @@ class _EmoEngine:
         """Return ``(d out[:, target] / dx, out)`` for inputs ``x`` of shape ``(B, P, 2, L)``."""
         import tensorflow as tf
 
-        batch = tf.shape(x)[0]
         a = self._features_fn(x)
         z = tf.cast(tf.matmul(a, self._W), tf.float32)
-        with tf.GradientTape() as tape:
-            tape.watch(z)
-            out = self._head(z, batch)
-            y = out[:, target]
-        dz = tape.gradient(y, z)  # (B*P, 4Q)
+        out, dz = self._head_grad(z, target)  # dz: (B*P, 4Q)
         da = tf.matmul(tf.cast(dz, self._big), self._W, transpose_b=True)
         return self._input_grad_fn(da, a), out
 
