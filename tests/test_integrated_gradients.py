@@ -443,6 +443,24 @@ def test_fast_engine_integrates_whole_paths_and_step_is_opt_in(emo, monkeypatch)
     assert np.array_equal(auto, fast) and np.array_equal(path, fast)
 
 
+def test_engines_of_one_configuration_share_compiled_functions():
+    """A second network of the same configuration reuses the first one's traces (and XLA
+    executables) with its own weights: no retracing, no per-model compile cache growth,
+    and attributions equal to the tape engine's for each network."""
+    from igselect.attribution._emo_engine import _shared
+
+    first, X, b = _emo_net(0)
+    second, _, _ = _emo_net(1)  # same shapes, other weights and statistics
+    integrated_gradients(first, X, b, n_steps=16)
+    compiled = [_shared(name, True) for name in ("_uv", "_head_grad", "_conv_transpose")]
+    traces = [fn.experimental_get_tracing_count() for fn in compiled]
+    fast = integrated_gradients(second, X, b, n_steps=16)
+    assert [fn.experimental_get_tracing_count() for fn in compiled] == traces
+    tape = integrated_gradients(second, X, b, n_steps=16, engine="tape")
+    assert _normwise(fast, tape) < 1e-5
+    assert _normwise(fast, integrated_gradients(first, X, b, n_steps=16)) > 1e-2
+
+
 def _brute_force_switches(u, v, alphas, W):
     """Reference for the compiled kernels: node states by brute force."""
     on = u[..., None] + alphas * v[..., None] > 0  # (R, D, m)

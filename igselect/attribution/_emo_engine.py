@@ -34,6 +34,8 @@ per-input gradient it replaces.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__: list[str] = []
@@ -139,118 +141,45 @@ def recognise_emo_network(model) -> str | None:
     return None
 
 
-class _EmoEngine:
-    """Plain-TF inference re-expression of a build_emo_network model.
+@functools.cache
+def _shared(method: str, jit: bool):
+    """One ``tf.function`` of ``_EmoGraph.<method>`` shared by every engine.
 
-    Parameters
-    ----------
-    model : keras.Model
-        A model accepted by :func:`recognise_emo_network`.
-    dtype : {"float32", "bfloat16"}
-        Dtype of the two large matmuls (accumulation is always float32).
+    The weights are arguments, not captured constants, and the network's shape
+    and options (the hashable ``spec``) are static arguments, so every engine of
+    one configuration reuses the same traces and XLA executables. (Per-engine
+    compiled functions made TensorFlow keep every engine's XLA executables for the
+    life of the process: about 6 MB more per fitted selector.)
+    """
+    import tensorflow as tf
+
+    def call(spec, params, *args):
+        return getattr(_EmoGraph(spec, params), method)(*args)
+
+    call.__name__ = f"emo{method}"
+    return tf.function(call, jit_compile=jit, autograph=False, reduce_retracing=True)
+
+
+class _EmoGraph:
+    """The engine's computations on its weight tensors ``params`` for one ``spec``.
+
+    ``spec = (P, L, F, Q, per_landmark, conv_relu, dense_activations, big_dtype)``.
     """
 
-    def __init__(self, model, dtype: str = "float32", jit: bool = True):
+    def __init__(self, spec: tuple, params: dict):
         import tensorflow as tf
 
-        reason = recognise_emo_network(model)
-        if reason is not None:
-            raise ValueError(f"The fast engine cannot handle this model: {reason}.")
-        self.dtype = dtype
-        _, P, _, L = model.input_shape
-        self.n_frames, self.n_landmarks = int(P), int(L)
-        get = model.get_layer
-        names = [layer.name for layer in model.layers]
-        # 1. standardize
-        if "standardize" in names:
-            std = get("standardize")
-            mean = _np(std.mean).reshape(2, L)
-            scale = np.maximum(np.sqrt(_np(std.variance).reshape(2, L)), 1e-7)
-        else:
-            mean, scale = np.zeros((2, L)), np.ones((2, L))
-        self._mean = tf.constant(mean, tf.float32)
-        self._inv_scale = tf.constant(1.0 / scale, tf.float32)
-        self._mean_np = self._mean.numpy()
-        self._inv_scale_np = self._inv_scale.numpy()
-        # 2. conv
-        conv = get("conv").layer
-        kernel = _np(conv.kernel)  # (kh, kw, 1, F)
-        kh, kw, _, F = kernel.shape
-        self.n_filters = int(F)
-        bias = _np(conv.bias) if conv.use_bias else np.zeros(F)
-        self._conv_relu = _act_name(conv.activation) == "relu"
-        self.per_landmark = kw == 1
-        # 3. bn: y = s * a + t per filter
-        bn = get("bn")
-        gamma = _np(bn.gamma) if bn.scale else np.ones(F)
-        beta = _np(bn.beta) if bn.center else np.zeros(F)
-        s = gamma / np.sqrt(_np(bn.moving_variance) + bn.epsilon)
-        t = beta - _np(bn.moving_mean) * s
-        # 4. lstm, folded with bn
-        cell = get("lstm").cell
-        Q = int(cell.units)
-        W = _np(cell.kernel).reshape(2, L, F, 4 * Q)  # rows in Keras' flatten order (h, l, f)
-        b_lstm = _np(cell.bias) if cell.use_bias else np.zeros(4 * Q)
-        b_fold = b_lstm + np.einsum("hlfg,f->g", W, t)
-        W = W * s[None, None, :, None]
+        (P, L, F, Q, self.per_landmark, self._conv_relu, acts, big) = spec
+        self.n_frames, self.n_landmarks, self.n_filters, self.lstm_units = P, L, F, Q
+        self._big = tf.bfloat16 if big == "bfloat16" else tf.float32
+        self._mean, self._inv_scale = params["mean"], params["inv_scale"]
         if self.per_landmark:
-            # Per-landmark affine map: u[l, h, f] = sum_c A[c, h, f] xs[c, l] + bias[f],
-            # with TF 'same' padding (pad_top = (kh - 1) // 2) on the height-2 frame image.
-            pad_top = (kh - 1) // 2
-            A = np.zeros((2, 2, F))
-            for c in range(2):
-                for h in range(2):
-                    d = c - h + pad_top
-                    if 0 <= d < kh:
-                        A[c, h] = kernel[d, 0, 0]
-            self._A = tf.constant(A.reshape(2, 2 * F), tf.float32)
-            self._conv_bias = tf.constant(np.tile(bias, 2), tf.float32)
-            self._A_np, self._conv_bias_np = self._A.numpy(), self._conv_bias.numpy()
-            W = W.transpose(1, 0, 2, 3)  # rows in (l, h, f) order
+            self._A = params["conv_w"]
         else:
-            self._kernel = tf.constant(kernel, tf.float32)
-            self._conv_bias = tf.constant(bias, tf.float32)
-        big = tf.bfloat16 if dtype == "bfloat16" else tf.float32
-        self._big = big
-        self._W = tf.constant(W.reshape(2 * L * F, 4 * Q), big)
-        # float32 kernel for the compiled sparse kernels of path_integral
-        self._W_np = np.ascontiguousarray(W.reshape(-1, 4 * Q), dtype=np.float32)
-        self._b = tf.constant(b_fold, tf.float32)
-        self._U = tf.constant(_np(cell.recurrent_kernel), tf.float32)
-        self.lstm_units = Q
-        self._dense = []
-        for name in ("fc1", "output"):
-            dense = get(name)
-            b = _np(dense.bias) if dense.use_bias else np.zeros(dense.units)
-            self._dense.append(
-                (
-                    tf.constant(_np(dense.kernel), tf.float32),
-                    tf.constant(b, tf.float32),
-                    _act_name(dense.activation),
-                )
-            )
-        self.n_outputs = int(get("output").units)
-        # The memory-bound stages around the big matmuls are compiled by XLA (fusing the
-        # casts, ReLU and its mask); the big matmuls stay on
-        # TensorFlow's (oneDNN) kernels outside XLA, so memory stays bounded by the batch.
-        self._features_fn = tf.function(self._features, jit_compile=jit, autograph=False)
-        self._input_grad_fn = tf.function(self._input_grad, jit_compile=jit, autograph=False)
-        # whole-path mode (path_integral): the dense stages, compiled once per engine
-        self._uv_fn = tf.function(self._uv, jit_compile=jit, autograph=False, reduce_retracing=True)
-        self._proj_fn = tf.function(
-            lambda a: self._project(tf.cast(a, big)), autograph=False, reduce_retracing=True
-        )
-        self._head_grad_fn = tf.function(
-            self._head_grad, jit_compile=jit, autograph=False, reduce_retracing=True
-        )
-        self._dense_back_fn = tf.function(
-            lambda s: tf.cast(tf.matmul(tf.cast(s, big), self._W, transpose_b=True), tf.float32),
-            autograph=False,
-            reduce_retracing=True,
-        )
-        self._conv_t_fn = tf.function(
-            self._conv_transpose, jit_compile=jit, autograph=False, reduce_retracing=True
-        )
+            self._kernel = params["conv_w"]
+        self._conv_bias = params["conv_bias"]
+        self._W, self._b, self._U = params["W"], params["b"], params["U"]
+        self._dense = [(k, b, act) for (k, b), act in zip(params["dense"], acts, strict=True)]
 
     # -- pieces ---------------------------------------------------------------------------
     def _preact(self, xs, bias: bool = True):
@@ -344,6 +273,126 @@ class _EmoEngine:
         import tensorflow as tf
 
         return tf.cast(tf.matmul(a, self._W), tf.float32)
+
+    def _project_any(self, a):
+        """``a @ W`` for float32 or big-dtype ``a`` (whole-path mode)."""
+        import tensorflow as tf
+
+        return self._project(tf.cast(a, self._big))
+
+    def _dense_back(self, s):
+        """``s @ W^T`` in float32 (whole-path mode)."""
+        import tensorflow as tf
+
+        return tf.cast(tf.matmul(tf.cast(s, self._big), self._W, transpose_b=True), tf.float32)
+
+
+class _EmoEngine(_EmoGraph):
+    """Plain-TF inference re-expression of a build_emo_network model.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A model accepted by :func:`recognise_emo_network`.
+    dtype : {"float32", "bfloat16"}
+        Dtype of the two large matmuls (accumulation is always float32).
+    jit : bool, default=True
+        Compile the memory-bound stages with XLA.
+    """
+
+    def __init__(self, model, dtype: str = "float32", jit: bool = True):
+        import tensorflow as tf
+
+        reason = recognise_emo_network(model)
+        if reason is not None:
+            raise ValueError(f"The fast engine cannot handle this model: {reason}.")
+        self.dtype = dtype
+        _, P, _, L = model.input_shape
+        P, L = int(P), int(L)
+        get = model.get_layer
+        names = [layer.name for layer in model.layers]
+        # 1. standardize
+        if "standardize" in names:
+            std = get("standardize")
+            mean = _np(std.mean).reshape(2, L)
+            scale = np.maximum(np.sqrt(_np(std.variance).reshape(2, L)), 1e-7)
+        else:
+            mean, scale = np.zeros((2, L)), np.ones((2, L))
+        # 2. conv
+        conv = get("conv").layer
+        kernel = _np(conv.kernel)  # (kh, kw, 1, F)
+        kh, kw, _, F = kernel.shape
+        bias = _np(conv.bias) if conv.use_bias else np.zeros(F)
+        per_landmark = kw == 1
+        # 3. bn: y = s * a + t per filter
+        bn = get("bn")
+        gamma = _np(bn.gamma) if bn.scale else np.ones(F)
+        beta = _np(bn.beta) if bn.center else np.zeros(F)
+        s = gamma / np.sqrt(_np(bn.moving_variance) + bn.epsilon)
+        t = beta - _np(bn.moving_mean) * s
+        # 4. lstm, folded with bn
+        cell = get("lstm").cell
+        Q = int(cell.units)
+        W = _np(cell.kernel).reshape(2, L, F, 4 * Q)  # rows in Keras' flatten order (h, l, f)
+        b_lstm = _np(cell.bias) if cell.use_bias else np.zeros(4 * Q)
+        b_fold = b_lstm + np.einsum("hlfg,f->g", W, t)
+        W = W * s[None, None, :, None]
+        if per_landmark:
+            # Per-landmark affine map: u[l, h, f] = sum_c A[c, h, f] xs[c, l] + bias[f],
+            # with TF 'same' padding (pad_top = (kh - 1) // 2) on the height-2 frame image.
+            pad_top = (kh - 1) // 2
+            A = np.zeros((2, 2, F))
+            for c in range(2):
+                for h in range(2):
+                    d = c - h + pad_top
+                    if 0 <= d < kh:
+                        A[c, h] = kernel[d, 0, 0]
+            conv_w, conv_bias = A.reshape(2, 2 * F), np.tile(bias, 2)
+            W = W.transpose(1, 0, 2, 3)  # rows in (l, h, f) order
+        else:
+            conv_w, conv_bias = kernel, bias
+        big = tf.bfloat16 if dtype == "bfloat16" else tf.float32
+        dense, acts = [], []
+        for name in ("fc1", "output"):
+            layer = get(name)
+            b = _np(layer.bias) if layer.use_bias else np.zeros(layer.units)
+            dense.append((tf.constant(_np(layer.kernel), tf.float32), tf.constant(b, tf.float32)))
+            acts.append(_act_name(layer.activation))
+        f32 = functools.partial(tf.constant, dtype=tf.float32)
+        params = {
+            "mean": f32(mean),
+            "inv_scale": f32(1.0 / scale),
+            "conv_w": f32(conv_w),
+            "conv_bias": f32(conv_bias),
+            "W": tf.constant(W.reshape(2 * L * F, 4 * Q), big),
+            "b": f32(b_fold),
+            "U": f32(_np(cell.recurrent_kernel)),
+            "dense": tuple(dense),
+        }
+        spec = (P, L, int(F), Q, bool(per_landmark), _act_name(conv.activation) == "relu")
+        spec += (tuple(acts), dtype)
+        super().__init__(spec, params)
+        self.n_outputs = int(get("output").units)
+        # NumPy copies for the compiled sparse kernels of path_integral (float32)
+        self._mean_np, self._inv_scale_np = params["mean"].numpy(), params["inv_scale"].numpy()
+        self._conv_bias_np = params["conv_bias"].numpy()
+        if per_landmark:
+            self._A_np = params["conv_w"].numpy()
+        self._W_np = np.ascontiguousarray(W.reshape(-1, 4 * Q), dtype=np.float32)
+        # The memory-bound stages around the big matmuls are compiled by XLA (fusing the
+        # casts, ReLU and its mask); the big matmuls stay on TensorFlow's (oneDNN)
+        # kernels outside XLA, so memory stays bounded by the batch. All compiled
+        # functions are shared by the engines of one spec (see _shared).
+        for attr, method, compiled in (
+            ("_features_fn", "_features", jit),
+            ("_input_grad_fn", "_input_grad", jit),
+            ("_uv_fn", "_uv", jit),  # whole-path mode (path_integral) from here on
+            ("_proj_fn", "_project_any", False),
+            ("_head_grad_fn", "_head_grad", jit),
+            ("_dense_back_fn", "_dense_back", False),
+            ("_conv_t_fn", "_conv_transpose", jit),
+        ):
+            setattr(self, attr, functools.partial(_shared(method, compiled), spec, params))
 
     # -- public (traced inside the caller's tf.function) --------------------------------
     def forward(self, x):
