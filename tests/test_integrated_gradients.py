@@ -452,7 +452,8 @@ def test_engines_of_one_configuration_share_compiled_functions():
     first, X, b = _emo_net(0)
     second, _, _ = _emo_net(1)  # same shapes, other weights and statistics
     integrated_gradients(first, X, b, n_steps=16)
-    compiled = [_shared(name, True) for name in ("_uv", "_head_grad", "_conv_transpose")]
+    names = [("_uv", True), ("_head_grad", True), ("_conv_transpose", True), ("forward", False)]
+    compiled = [_shared(name, jit) for name, jit in names]
     traces = [fn.experimental_get_tracing_count() for fn in compiled]
     fast = integrated_gradients(second, X, b, n_steps=16)
     assert [fn.experimental_get_tracing_count() for fn in compiled] == traces

@@ -156,20 +156,26 @@ def _shared(method: str, jit: bool):
     def call(spec, params, *args):
         return getattr(_EmoGraph(spec, params), method)(*args)
 
-    call.__name__ = f"emo{method}"
+    # A code object of its own per method: TensorFlow counts traces per code object, and
+    # the one first trace of each of the shared functions would add up to its
+    # "excessive retracing" warning.
+    call.__code__ = call.__code__.replace(co_name=f"emo{method}")
+    call.__name__ = call.__qualname__ = f"emo{method}"
     return tf.function(call, jit_compile=jit, autograph=False, reduce_retracing=True)
 
 
 class _EmoGraph:
     """The engine's computations on its weight tensors ``params`` for one ``spec``.
 
-    ``spec = (P, L, F, Q, per_landmark, conv_relu, dense_activations, big_dtype)``.
+    ``spec = (P, L, F, Q, per_landmark, conv_relu, dense_activations, big_dtype, jit)``.
+    The ``*_fn`` attributes call the compiled functions shared by every engine of
+    that spec (see :func:`_shared`), with these weights.
     """
 
     def __init__(self, spec: tuple, params: dict):
         import tensorflow as tf
 
-        (P, L, F, Q, self.per_landmark, self._conv_relu, acts, big) = spec
+        (P, L, F, Q, self.per_landmark, self._conv_relu, acts, big, jit) = spec
         self.n_frames, self.n_landmarks, self.n_filters, self.lstm_units = P, L, F, Q
         self._big = tf.bfloat16 if big == "bfloat16" else tf.float32
         self._mean, self._inv_scale = params["mean"], params["inv_scale"]
@@ -180,6 +186,37 @@ class _EmoGraph:
         self._conv_bias = params["conv_bias"]
         self._W, self._b, self._U = params["W"], params["b"], params["U"]
         self._dense = [(k, b, act) for (k, b), act in zip(params["dense"], acts, strict=True)]
+        # The memory-bound stages around the big matmuls are compiled by XLA (fusing the
+        # casts, ReLU and its mask); the big matmuls stay on TensorFlow's (oneDNN)
+        # kernels outside XLA, so memory stays bounded by the batch.
+        for attr, method, compiled in (
+            ("forward_fn", "forward", False),
+            ("_features_fn", "_features", jit),
+            ("_input_grad_fn", "_input_grad", jit),
+            ("_uv_fn", "_uv", jit),  # whole-path mode (path_integral) from here on
+            ("_proj_fn", "_project_any", False),
+            ("_head_grad_fn", "_head_grad", jit),
+            ("_dense_back_fn", "_dense_back", False),
+            ("_conv_t_fn", "_conv_transpose", jit),
+        ):
+            setattr(self, attr, functools.partial(_shared(method, compiled), spec, params))
+
+    # -- public (traced inside the caller's tf.function) --------------------------------
+    def forward(self, x):
+        """Model output ``(B, n_outputs)`` for raw inputs ``x`` of shape ``(B, P, 2, L)``."""
+        import tensorflow as tf
+
+        return self._head(self._project(self._features_fn(x)), tf.shape(x)[0])
+
+    def gradient(self, x, target: int):
+        """Return ``(d out[:, target] / dx, out)`` for inputs ``x`` of shape ``(B, P, 2, L)``."""
+        import tensorflow as tf
+
+        a = self._features_fn(x)
+        z = tf.cast(tf.matmul(a, self._W), tf.float32)
+        out, dz = self._head_grad(z, target)  # dz: (B*P, 4Q)
+        da = tf.matmul(tf.cast(dz, self._big), self._W, transpose_b=True)
+        return self._input_grad_fn(da, a), out
 
     # -- pieces ---------------------------------------------------------------------------
     def _preact(self, xs, bias: bool = True):
@@ -370,7 +407,7 @@ class _EmoEngine(_EmoGraph):
             "dense": tuple(dense),
         }
         spec = (P, L, int(F), Q, bool(per_landmark), _act_name(conv.activation) == "relu")
-        spec += (tuple(acts), dtype)
+        spec += (tuple(acts), dtype, bool(jit))
         super().__init__(spec, params)
         self.n_outputs = int(get("output").units)
         # NumPy copies for the compiled sparse kernels of path_integral (float32)
@@ -379,37 +416,6 @@ class _EmoEngine(_EmoGraph):
         if per_landmark:
             self._A_np = params["conv_w"].numpy()
         self._W_np = np.ascontiguousarray(W.reshape(-1, 4 * Q), dtype=np.float32)
-        # The memory-bound stages around the big matmuls are compiled by XLA (fusing the
-        # casts, ReLU and its mask); the big matmuls stay on TensorFlow's (oneDNN)
-        # kernels outside XLA, so memory stays bounded by the batch. All compiled
-        # functions are shared by the engines of one spec (see _shared).
-        for attr, method, compiled in (
-            ("_features_fn", "_features", jit),
-            ("_input_grad_fn", "_input_grad", jit),
-            ("_uv_fn", "_uv", jit),  # whole-path mode (path_integral) from here on
-            ("_proj_fn", "_project_any", False),
-            ("_head_grad_fn", "_head_grad", jit),
-            ("_dense_back_fn", "_dense_back", False),
-            ("_conv_t_fn", "_conv_transpose", jit),
-        ):
-            setattr(self, attr, functools.partial(_shared(method, compiled), spec, params))
-
-    # -- public (traced inside the caller's tf.function) --------------------------------
-    def forward(self, x):
-        """Model output ``(B, n_outputs)`` for raw inputs ``x`` of shape ``(B, P, 2, L)``."""
-        import tensorflow as tf
-
-        return self._head(self._project(self._features_fn(x)), tf.shape(x)[0])
-
-    def gradient(self, x, target: int):
-        """Return ``(d out[:, target] / dx, out)`` for inputs ``x`` of shape ``(B, P, 2, L)``."""
-        import tensorflow as tf
-
-        a = self._features_fn(x)
-        z = tf.cast(tf.matmul(a, self._W), tf.float32)
-        out, dz = self._head_grad(z, target)  # dz: (B*P, 4Q)
-        da = tf.matmul(tf.cast(dz, self._big), self._W, transpose_b=True)
-        return self._input_grad_fn(da, a), out
 
     def path_integral(self, x, b, alphas, weights, target: int):
         """Return ``(sum_k w_k dF(x_k)/dx, out)`` along straight paths, all steps at once.

@@ -104,7 +104,10 @@ class _Runner:
     def __init__(self, engine, target: int):
         import tensorflow as tf
 
-        self.forward = tf.function(engine.forward, reduce_retracing=True)
+        # the fast engine's forward is shared by every engine of its configuration
+        self.forward = getattr(engine, "forward_fn", None) or tf.function(
+            engine.forward, reduce_retracing=True
+        )
 
         @tf.function(reduce_retracing=True)
         def step(x, b, alpha, weight, segment, n_segments):
