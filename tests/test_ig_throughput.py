@@ -26,8 +26,9 @@ def test_ig_throughput_tiny(tmp_path, capsys):
     assert "speedup" in printed
     with open(out) as fh:
         rows = {row["method"]: row for row in csv.DictReader(fh)}
-    assert {"naive", "tape", "fast", "fast-bf16", "fast-step"} <= set(rows)
-    for name in ("tape", "fast", "fast-step"):  # float32 engines agree with the naive loop
+    assert {"naive", "tape", "fast", "fast-bf16", "fast-step", "fast-new-net"} <= set(rows)
+    # the float32 engines agree with the naive loop
+    for name in ("tape", "fast", "fast-step", "fast-new-net"):
         assert float(rows[name]["max_rel_err_vs_naive"]) < 1e-4, name
     assert float(rows["fast-bf16"]["max_rel_err_vs_naive"]) < 5e-2
     assert float(rows["fast"]["evals_per_s"]) > 0
