@@ -9,7 +9,7 @@
 """
 
 from ._aggregation import aggregate_landmark_scores
-from ._emo_engine import recognise_emo_network
+from ._emo_recognise import recognise_emo_network
 from ._integrated_gradients import integrated_gradients
 from ._quadrature import QUADRATURE_METHODS, quadrature
 

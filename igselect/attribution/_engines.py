@@ -22,7 +22,8 @@ import weakref
 
 import numpy as np
 
-from ._emo_engine import _EmoEngine, recognise_emo_network
+from ._emo_engine import _EmoEngine
+from ._emo_recognise import recognise_emo_network
 
 __all__: list[str] = []
 
