@@ -446,7 +446,7 @@ def test_fast_engine_integrates_whole_paths_and_step_is_opt_in(emo, monkeypatch)
 def test_engines_of_one_configuration_share_compiled_functions():
     """A second network of the same configuration reuses the first one's traces (and XLA
     executables) with its own weights: no retracing, no per-model compile cache growth,
-    and attributions equal to the tape engine's for each network."""
+    and attributions equal to the tape engine's for the second network."""
     from igselect.attribution._emo_engine import _shared
 
     first, X, b = _emo_net(0)

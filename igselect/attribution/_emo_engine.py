@@ -65,7 +65,7 @@ def _shared(method: str, jit: bool):
     and options (the hashable ``spec``) are static arguments, so every engine of
     one configuration reuses the same traces and XLA executables. (Per-engine
     compiled functions made TensorFlow keep every engine's XLA executables for the
-    life of the process: about 6 MB more per fitted selector.)
+    life of the process: about 7 MB more per fitted selector.)
     """
     import tensorflow as tf
 
