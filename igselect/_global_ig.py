@@ -141,7 +141,7 @@ def _global_ig_scores(
     """
     from tqdm.auto import tqdm
 
-    from .attribution import aggregate_landmark_scores, integrated_gradients
+    from .attribution import aggregate_landmark_scores
 
     del estimator_key  # only part of the cache key
     model = getattr(estimator, "model_", None)
@@ -163,16 +163,8 @@ def _global_ig_scores(
     steps_used = np.empty(base.shape[0], dtype=np.int64)
     bar = tqdm(range(base.shape[0]), desc="IG per baseline", disable=not verbose, leave=False)
     for j in bar:
-        attributions, delta, steps_used[j] = integrated_gradients(
-            model,
-            X_in,
-            base[j : j + 1],
-            target=column,
-            n_steps=n_steps,
-            method=method,
-            batch_size=batch_size,
-            return_deltas=True,
-            return_n_steps=True,
+        attributions, delta, steps_used[j] = _integrate(
+            model, X_in, base[j : j + 1], column, n_steps, method, batch_size
         )
         scores[j] = np.asarray(aggregate_landmark_scores(attributions), np.float64).mean(axis=0)
         deltas[j] = np.asarray(delta, dtype=np.float64)
@@ -187,6 +179,24 @@ def _global_ig_scores(
     }
 
 
+def _integrate(model, X_in, base, column, n_steps, method, batch_size, verbose=0):
+    """``(attributions, deltas, n_steps)`` of ``X_in`` against ``base`` (one or one per input)."""
+    from .attribution import integrated_gradients
+
+    return integrated_gradients(
+        model,
+        X_in,
+        base,
+        target=column,
+        n_steps=n_steps,
+        method=method,
+        batch_size=batch_size,
+        return_deltas=True,
+        return_n_steps=True,
+        verbose=verbose,
+    )
+
+
 def _onset_baselines(X: np.ndarray) -> np.ndarray:
     """Each sequence's own first frame, repeated over all its frames."""
     return np.ascontiguousarray(np.broadcast_to(X[:, :1], X.shape))
@@ -198,20 +208,11 @@ def _onset_ig_scores(model, X_in, rows, column, n_steps, method, batch_size, ver
     One baseline per input, used for that input only: the per-baseline rows
     (scores, deltas, gaps) are per input, with one input per baseline.
     """
-    from .attribution import aggregate_landmark_scores, integrated_gradients
+    from .attribution import aggregate_landmark_scores
 
     base = _onset_baselines(X_in)
-    attributions, delta, steps = integrated_gradients(
-        model,
-        X_in,
-        base,
-        target=column,
-        n_steps=n_steps,
-        method=method,
-        batch_size=batch_size,
-        return_deltas=True,
-        return_n_steps=True,
-        verbose=verbose,
+    attributions, delta, steps = _integrate(
+        model, X_in, base, column, n_steps, method, batch_size, verbose
     )
     f_x = _predict_column(model, X_in, column, batch_size)
     f_b = _predict_column(model, base, column, batch_size)

@@ -436,8 +436,8 @@ class EmoClassifier(ClassifierMixin, BaseEstimator):
                 order = tf.constant(order_rng.permutation(X_tr.shape[0]).astype(np.int32))
                 logs = [float(v) for v in epoch_fn(order, *args)]
                 epoch_times.append(time.perf_counter() - tick)
-                for key, value in zip(history, logs, strict=True):
-                    history[key].append(value)
+                for name, value in zip(history, logs, strict=True):
+                    history[name].append(value)
                 if self.verbose >= 2:
                     shown = " - ".join(f"{k}: {v[-1]:.4f}" for k, v in history.items())
                     print(f"Epoch {epoch + 1}/{self.epochs} - {epoch_times[-1]:.2f}s - {shown}")
