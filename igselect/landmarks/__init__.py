@@ -1,4 +1,4 @@
-"""Face landmarks: MediaPipe extraction, time resampling, mesh topology, alignment.
+"""Face landmarks: MediaPipe extraction, time resampling, mesh topology, alignment, motion.
 
 Examples
 --------
@@ -9,6 +9,7 @@ from . import mesh
 from ._model import FACE_MODEL_SHA256, FACE_MODEL_URL, face_model_cache_dir, resolve_face_model
 from ._time import fill_missing_frames, resample_frames
 from .aligner import LandmarkAligner
+from .displacement import OnsetDisplacement
 from .extractor import N_MESH_LANDMARKS, FaceMeshExtractor, NoFaceError, VideoLandmarks
 from .mesh import (
     REGIONS,
@@ -28,6 +29,7 @@ __all__ = [
     "LandmarkAligner",
     "N_MESH_LANDMARKS",
     "NoFaceError",
+    "OnsetDisplacement",
     "REGIONS",
     "RIGID_REGIONS",
     "VideoLandmarks",
