@@ -57,6 +57,11 @@ class Config:
     # IG baselines of the selector: "onset" (each sequence's own frame 0 repeated, for
     # onset-to-apex sequences: CK+ and the built-in data) or the paper's "typical".
     baselines: str = "onset"
+    # What the classifiers (T-EMO, R-EMO, SVMs) see after selection: "motion", each kept
+    # landmark's displacement from the sequence's onset frame (OnsetDisplacement), or
+    # "coordinates", the aligned positions themselves (the paper's input). The selector's
+    # network always sees aligned coordinates, as in the paper.
+    features: str = "motion"
     ensemble_landmarks: int = 64
     ensemble_seeds: int = 1  # the 6-class ensemble is fitted for the first seeds only
     dropout: float = 0.2
@@ -94,6 +99,20 @@ def _aligner():
     from igselect.landmarks import LandmarkAligner
 
     return LandmarkAligner()
+
+
+def _motion():
+    from igselect.landmarks import OnsetDisplacement
+
+    return OnsetDisplacement()
+
+
+def model_features(cfg: Config, Xs_tr, Xs_te):
+    """The selected, aligned landmarks as the classifiers see them (``cfg.features``)."""
+    if cfg.features == "coordinates":
+        return Xs_tr, Xs_te
+    motion = _motion().fit(Xs_tr)
+    return motion.transform(Xs_tr), motion.transform(Xs_te)
 
 
 def flatten_landmarks(X):
@@ -157,14 +176,15 @@ def make_selector(cfg: Config, emotion, n_landmarks: int, memory, seed: int):
 
 
 def make_emo_pipeline(cfg, emotion, n_landmarks, memory, seed, *, randomized=False, params=None):
-    """Aligner -> IG selector -> EmoClassifier (T-EMO, or R-EMO with ``randomized``)."""
-    return Pipeline(
-        [
-            ("align", _aligner()),
-            ("select", make_selector(cfg, emotion, n_landmarks, memory, seed)),
-            ("clf", _emo(cfg, emotion, seed, randomized=randomized, params=params)),
-        ]
-    )
+    """Aligner -> IG selector [-> onset displacement] -> EmoClassifier (T-EMO, or R-EMO)."""
+    steps = [
+        ("align", _aligner()),
+        ("select", make_selector(cfg, emotion, n_landmarks, memory, seed)),
+    ]
+    if cfg.features == "motion":
+        steps.append(("motion", _motion()))
+    steps.append(("clf", _emo(cfg, emotion, seed, randomized=randomized, params=params)))
+    return Pipeline(steps)
 
 
 def outer_split(groups, test_size: float, seed: int):

@@ -504,6 +504,14 @@ def write_all(out, cfg, data, store, *, models, wall_s, split) -> None:
             if cfg.baselines == "onset"
             else "'typical' baselines of the other classes (the paper's). "
         )
+        + (
+            "**Classifier input: motion.** After selection, T-EMO, R-EMO and both SVMs see "
+            "each kept landmark's displacement from the sequence's onset frame "
+            "(`OnsetDisplacement`), not its position; the paper fed positions "
+            "(`--features coordinates`). The selector's network sees aligned positions. "
+            if cfg.features == "motion"
+            else "Classifier input: the aligned landmark positions (the paper's input). "
+        )
         + "Landmarks are ranked by the T-EMO (full-landmark) "
         "attributions for T-EMO, R-EMO and both SVMs alike; the selection is fitted once per "
         "(emotion, seed) on the whole training split and reused by the grid search's inner "

@@ -11,6 +11,7 @@ from _ckplus_protocol import (
     BenchmarkInputError,
     fit_selection,
     make_emo_pipeline,
+    model_features,
     outer_split,
     run_name,
     run_remo,
@@ -160,7 +161,7 @@ def _one_emotion(cfg, data, store, memory, seed, emo, tr, te, n_total, bar):
         if not any(k[0] == L for k in pending):
             continue
         sel.set_params(n_landmarks=int(L))
-        Xs_tr, Xs_te = sel.transform(Xa_tr), sel.transform(Xa_te)
+        Xs_tr, Xs_te = model_features(cfg, sel.transform(Xa_tr), sel.transform(Xa_te))
         rec_t = store.get(names[L, "T-EMO"])
         if rec_t is None:
             rec = run_temo(cfg, emo, Xs_tr, y_tr, g_tr, Xs_te, y_te, seed)

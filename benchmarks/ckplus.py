@@ -2,12 +2,17 @@
 
 For every emotion, seed and landmark count L, the script fits
 
-    LandmarkAligner -> GlobalIGSelector(T-EMO on all landmarks, top L) -> EmoClassifier
+    LandmarkAligner -> GlobalIGSelector(T-EMO on all landmarks, top L)
+        [-> OnsetDisplacement] -> EmoClassifier
 
 as T-EMO (F, Q, R grid-searched on the training split with subject-grouped
 inner folds, as the paper's Tables 1-5) and as R-EMO (same F, Q, R, frozen
 random conv filters), plus a linear and an RBF SVM on the *same* aligned and
-selected landmarks, on the same subject-grouped train/test split. Landmark
+selected landmarks, on the same subject-grouped train/test split. For
+sequences the classifiers see, by default, each kept landmark's motion from the
+sequence's onset frame (``--features motion``); ``--features coordinates`` gives
+them the aligned positions, the paper's input (always so for single images).
+The selector's network sees aligned coordinates in both cases. Landmark
 selection always uses the T-EMO attributions (the paper's choice), for R-EMO
 and the SVMs too. Its IG baselines are, by default for sequences, each
 sequence's own onset frame repeated (``--baselines onset``: IG then attributes
@@ -165,6 +170,13 @@ def _parse(argv):
         "repeated; default for sequences) or the paper's 'typical' (a medoid of every "
         "other emotion; default for single images)",
     )
+    p.add_argument(
+        "--features",
+        choices=("motion", "coordinates"),
+        help="what the classifiers see after selection: 'motion' (each kept landmark's "
+        "displacement from the sequence's onset frame; default for sequences) or "
+        "'coordinates' (the aligned positions, the paper's input; default for single images)",
+    )
     p.add_argument("--jobs", type=int, default=1, help="parallel jobs of the grid searches")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--verbose", "-v", action="count", default=0)
@@ -286,13 +298,27 @@ def _baselines(args, data) -> str:
     return args.baselines
 
 
+def _features(args, data) -> str:
+    """--features, by default "motion" for sequences and "coordinates" for single frames
+    (a single image has no onset frame to measure motion from)."""
+    frames = data.X.shape[1]
+    if args.features is None:
+        return "motion" if frames >= 2 else "coordinates"
+    if args.features == "motion" and frames < 2:
+        raise BenchmarkInputError(
+            f"--features motion needs sequences of at least 2 frames; the {data.source} data "
+            f"have {frames}. Received: --features={args.features}"
+        )
+    return args.features
+
+
 def main(argv=None) -> int:
     """Run the benchmark; returns the exit status (0 ok, 2 bad input)."""
     try:
         args = _parse(argv)
         cfg = _config(args)
         data = load_data(args, cfg)
-        cfg = replace(cfg, baselines=_baselines(args, data))
+        cfg = replace(cfg, baselines=_baselines(args, data), features=_features(args, data))
     except BenchmarkInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -308,7 +334,7 @@ def main(argv=None) -> int:
     print(
         f"[ckplus] mode={cfg.mode} data={data.source}: {data.X.shape[0]} samples "
         f"{data.X.shape[1:]} emotions={data.emotions} L={list(counts)} seeds={cfg.seeds} "
-        f"baselines={cfg.baselines} out={args.out}"
+        f"baselines={cfg.baselines} features={cfg.features} out={args.out}"
     )
     store = RunStore(args.out, cfg.key(data.description))
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices

@@ -6,6 +6,7 @@ import csv
 import importlib.util
 import sys
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,7 @@ def test_tiny_writes_report_csv_and_figures(tiny_run):
         "EmotionEnsemble",
         "rigid-region share",
         "top-64 precision",
+        "Classifier input: motion.",
     ):
         assert needle in report, needle
     for fig in ("fig3_happiness.png", "fig3_surprise.png", "fig2_ig_path.png"):
@@ -263,6 +265,53 @@ def test_baselines_option_defaults_by_frames():
     with pytest.raises(SystemExit) as exc:  # argparse: not a choice
         ckplus.main(["--tiny", "--baselines", "zeros"])
     assert exc.value.code == 2
+
+
+def test_features_option_defaults_by_frames():
+    """--features: "motion" for sequences, "coordinates" for single frames; motion needs P >= 2."""
+    from types import SimpleNamespace
+
+    from _ckplus_protocol import BenchmarkInputError
+
+    seq = ckplus.Data(np.zeros((2, 4, 2, 3)), None, None, [], "synthetic", "")
+    photo = ckplus.Data(np.zeros((2, 1, 2, 3)), None, None, [], "images", "")
+    assert ckplus._features(SimpleNamespace(features=None), seq) == "motion"
+    assert ckplus._features(SimpleNamespace(features=None), photo) == "coordinates"
+    assert ckplus._features(SimpleNamespace(features="coordinates"), seq) == "coordinates"
+    with pytest.raises(BenchmarkInputError, match="have 1. Received: --features=motion"):
+        ckplus._features(SimpleNamespace(features="motion"), photo)
+    with pytest.raises(SystemExit) as exc:  # argparse: not a choice
+        ckplus.main(["--tiny", "--features", "velocity"])
+    assert exc.value.code == 2
+
+
+def test_motion_features_are_onset_displacements_of_the_selection():
+    """The classifiers' input in the default mode: each selected landmark's motion."""
+    from _ckplus_protocol import Config, make_emo_pipeline, model_features
+
+    rng = np.random.default_rng(0)
+    Xs_tr, Xs_te = rng.normal(size=(5, 3, 2, 4)), rng.normal(size=(2, 3, 2, 4))
+    cfg = Config(
+        mode="t",
+        landmark_counts=(4,),
+        seeds=1,
+        n_subjects=2,
+        n_frames=3,
+        epochs=1,
+        patience=1,
+        learning_rate=1e-3,
+        batch_size=4,
+    )
+    assert cfg.features == "motion"
+    M_tr, M_te = model_features(cfg, Xs_tr, Xs_te)
+    np.testing.assert_allclose(M_te, Xs_te - Xs_te[:, :1], atol=1e-6)
+    assert M_tr.shape == Xs_tr.shape and np.all(M_tr[:, 0] == 0)
+    coords = replace(cfg, features="coordinates")
+    assert model_features(coords, Xs_tr, Xs_te)[1] is Xs_te
+    steps = [name for name, _ in make_emo_pipeline(cfg, "anger", 4, None, 0).steps]
+    assert steps == ["align", "select", "motion", "clf"]
+    steps = [name for name, _ in make_emo_pipeline(coords, "anger", 4, None, 0).steps]
+    assert steps == ["align", "select", "clf"]
 
 
 def test_paired_epoch_time_ratios():

@@ -10,7 +10,9 @@ action-unit motion; CK+ itself cannot be redistributed):
 1. one binary pipeline per emotion: Procrustes alignment, a
    :class:`~igselect.GlobalIGSelector` that trains a T-EMO network on all 468
    landmarks and ranks them by dataset-level, multi-baseline Integrated
-   Gradients, and a small :class:`~igselect.EmoClassifier` on the top landmarks;
+   Gradients, and a small :class:`~igselect.EmoClassifier` on the motion of the
+   top landmarks (their displacement from the sequence's neutral first frame,
+   :class:`~igselect.landmarks.OnsetDisplacement`);
 2. the landmark ranking drawn on the face (the paper's Fig. 3) and the
    probability along one IG path (Fig. 2);
 3. an :class:`~igselect.EmotionEnsemble` that merges the binary pipelines,
@@ -36,7 +38,7 @@ from sklearn.pipeline import Pipeline
 
 from igselect import EmoClassifier, EmotionEnsemble, GlobalIGSelector
 from igselect.datasets import make_expression_sequences
-from igselect.landmarks import LandmarkAligner
+from igselect.landmarks import LandmarkAligner, OnsetDisplacement
 from igselect.plotting import plot_ig_path, plot_landmark_importance, plot_selection_grid
 
 emotions = ["happiness", "sadness", "surprise"]
@@ -64,7 +66,14 @@ def emotion_pipeline(emotion, n_landmarks=64):
         random_state=0,
     )
     clf = EmoClassifier(positive_class=emotion, random_state=0, **net)
-    return Pipeline([("align", LandmarkAligner()), ("select", selector), ("clf", clf)])
+    return Pipeline(
+        [
+            ("align", LandmarkAligner()),
+            ("select", selector),
+            ("motion", OnsetDisplacement()),
+            ("clf", clf),
+        ]
+    )
 
 
 surprise = emotion_pipeline("surprise").fit(X[train], y[train])
