@@ -345,16 +345,33 @@ def _attribution_section(selections, emotions) -> str:
             row += [
                 _fmt([s.get("precision_at_64", np.nan) for s in recs]),
                 recs[0].get("n_relevant", "-") if recs else "-",
+                _fmt([s.get("precision_moving_at_64", np.nan) for s in recs]),
+                recs[0].get("n_moving", "-") if recs else "-",
             ]
         rows.append(row)
     header = ["Emotion", "rigid-region share of attribution", "IG completeness residual"]
+    gt_text = ""
     if has_gt:
-        header += ["top-64 precision vs ground truth", "# ground-truth landmarks"]
+        header += [
+            "top-64 precision vs ground truth",
+            "# ground-truth landmarks",
+            "top-64 precision vs moving > 0.03",
+            "# moving > 0.03",
+        ]
+        gt_text = (
+            " Ground truth (`relevant_landmarks`): the core landmarks of the emotion's action "
+            "units, those that one of its AUs moves by at least half of that AU's largest "
+            "displacement. The last two columns use the landmarks whose summed apex "
+            "displacement exceeds 0.03 face sizes (`moving_landmarks`), a cut that keeps "
+            "little of weak AUs such as AU7 and AU23 of anger."
+        )
     return (
         f"Rigid regions: {', '.join(mesh.RIGID_REGIONS)} (they barely move with expression; "
         f"uniform attribution would give {uniform:.3f}). A high share is a bias warning: the "
         "network leans on face shape or framing, not on the expression. The completeness "
-        "residual is the median |sum IG - (F(x) - F(baseline))| / |F(x) - F(baseline)|.\n\n"
+        "residual is the median |sum IG - (F(x) - F(baseline))| / |F(x) - F(baseline)|."
+        + gt_text
+        + "\n\n"
         + _table(header, rows)
     )
 

@@ -27,7 +27,7 @@ def precision_at(ranking, relevant, k: int = 64) -> float:
     return float(np.isin(top, np.asarray(relevant)).mean())
 
 
-def _selection_record(sel, emotion, seed, times, relevant) -> dict:
+def _selection_record(sel, emotion, seed, times, relevant, moving=None) -> dict:
     from igselect.landmarks import mesh
 
     rec = {
@@ -43,6 +43,9 @@ def _selection_record(sel, emotion, seed, times, relevant) -> dict:
     if relevant is not None:
         rec["precision_at_64"] = precision_at(sel.ranking_, relevant, 64)
         rec["n_relevant"] = len(relevant)
+    if moving is not None:
+        rec["precision_moving_at_64"] = precision_at(sel.ranking_, moving, 64)
+        rec["n_moving"] = len(moving)
     return rec
 
 
@@ -155,7 +158,8 @@ def _one_emotion(cfg, data, store, memory, seed, emo, tr, te, n_total, bar):
     align, sel = pipe.named_steps["align"], pipe.named_steps["select"]
     if store.get(sel_name) is None:
         rel = None if data.relevant is None else data.relevant.get(emo)
-        store.put(sel_name, _selection_record(sel, emo, seed, times, rel))
+        moving = None if data.moving is None else data.moving.get(emo)
+        store.put(sel_name, _selection_record(sel, emo, seed, times, rel, moving))
     Xa_tr, Xa_te = align.transform(X_tr), align.transform(X_te)
     for L in cfg.landmark_counts:
         if not any(k[0] == L for k in pending):

@@ -132,7 +132,8 @@ class Data:
     emotions: list
     source: str  # "synthetic", "ckplus" or "images"
     description: str
-    relevant: dict | None = None  # ground-truth landmarks (synthetic data only)
+    relevant: dict | None = None  # ground-truth landmarks: AU cores (synthetic data only)
+    moving: dict | None = None  # landmarks moving > 0.03 face sizes (synthetic data only)
 
 
 def _parse(argv):
@@ -267,7 +268,16 @@ def load_data(args, cfg: Config) -> Data:
             f"{cfg.n_frames} frames); real neutral face geometry, prototype expression motion. "
             "No CK+ data were used."
         )
-        data = Data(X, y, g, emotions, "synthetic", desc, relevant=dict(b.relevant_landmarks))
+        data = Data(
+            X,
+            y,
+            g,
+            emotions,
+            "synthetic",
+            desc,
+            relevant=dict(b.relevant_landmarks),
+            moving=dict(b.moving_landmarks),
+        )
     labels, counts = np.unique(data.y, return_counts=True)
     present = dict(zip(labels.tolist(), counts.tolist(), strict=True))
     for emo in data.emotions:

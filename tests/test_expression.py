@@ -103,7 +103,12 @@ def test_relevant_landmarks_follow_facs(small):
     nose = set(mesh.REGIONS["nose"].tolist())
     for e, idx in small.relevant_landmarks.items():
         assert_array_equal(idx, np.sort(idx))
-        assert_array_equal(idx, np.flatnonzero(small.peak_displacement[e] > 0.03))
+        # each AU's core: at least half of that AU's largest displacement
+        cores = [np.hypot(*small.au_fields[a]) for a in small.prototypes[e]]
+        expected = np.any([c >= 0.5 * c.max() for c in cores], axis=0)
+        assert_array_equal(idx, np.flatnonzero(expected))
+        moving = small.moving_landmarks[e]
+        assert_array_equal(moving, np.flatnonzero(small.peak_displacement[e] > 0.03))
     # happiness: lip corners (AU12) and lips, not the brows
     assert {61, 291} <= rel["happiness"]
     assert len(rel["happiness"] & lips) >= 20
@@ -118,6 +123,25 @@ def test_relevant_landmarks_follow_facs(small):
     assert not rel["disgust"] & brows - {107, 336, 55, 285}
     # anger: brows lowered (AU4), lids (AU5/7), lips pressed (AU23)
     assert {107, 336, 159, 145, 0, 17} <= rel["anger"]
+    eyes = set(mesh.REGIONS["left_eye"].tolist()) | set(mesh.REGIONS["right_eye"].tolist())
+    assert len(rel["anger"] & lips) >= 15 and len(rel["anger"] & eyes) >= 15
+    # the absolute cut keeps little of the weak AUs of anger (AU7, AU23)
+    moving = set(small.moving_landmarks["anger"].tolist())
+    assert len(moving & lips) < len(rel["anger"] & lips) / 2
+
+
+def test_ground_truth_is_scale_free_and_fraction_one_keeps_each_peak():
+    weak = make_expression_sequences(2, n_frames=2, intensity=0.3, random_state=0)
+    full = make_expression_sequences(2, n_frames=2, random_state=0)
+    for e in EMOTIONS:
+        assert_array_equal(weak.relevant_landmarks[e], full.relevant_landmarks[e])
+        assert len(weak.moving_landmarks[e]) == len(full.moving_landmarks[e])  # nominal
+    peaks = make_expression_sequences(2, n_frames=2, relevant_fraction=1.0, random_state=0)
+    for e in EMOTIONS:
+        argmax = {int(np.argmax(np.hypot(*full.au_fields[a]))) for a in full.prototypes[e]}
+        top = set(peaks.relevant_landmarks[e].tolist())
+        assert argmax <= top <= set(full.relevant_landmarks[e].tolist())
+        assert len(top) <= 3 * len(full.prototypes[e])  # each AU's peak (and its ties)
 
 
 def test_estimated_smile_moves_mouth_corners_out_and_up():
@@ -169,7 +193,9 @@ def test_descr_and_docstring_say_synthetic(small):
         ({"noise": -1.0}, "noise"),
         ({"pose_jitter": float("nan")}, "pose_jitter"),
         ({"shape_drift": -0.1}, "shape_drift"),
-        ({"relevant_threshold": 0}, "relevant_threshold"),
+        ({"moving_threshold": 0}, "moving_threshold"),
+        ({"relevant_fraction": 0}, "relevant_fraction"),
+        ({"relevant_fraction": 1.5}, r"relevant_fraction must be in \(0, 1\]"),
     ],
 )
 def test_invalid_parameters(kwargs, match):

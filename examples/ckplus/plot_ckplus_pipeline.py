@@ -26,7 +26,7 @@ CPU; ``benchmarks/ckplus.py`` runs the full protocol.
 # Data
 # ----
 # Three emotions, 20 subjects, 4 frames per sequence. ``relevant_landmarks``
-# is the ground truth: the landmarks that the emotion's action units move.
+# is the ground truth: the core landmarks of the emotion's action units.
 import tempfile
 
 import matplotlib.pyplot as plt
@@ -87,7 +87,7 @@ print(f"surprise vs rest, top-64 landmarks: test accuracy {surprise.score(X[test
 selector = surprise.named_steps["select"]
 top64 = selector.ranking_[:64]
 precision = np.isin(top64, data.relevant_landmarks["surprise"]).mean()
-print(f"top-64 precision vs the ground-truth moving landmarks: {precision:.2f}")
+print(f"top-64 precision vs the ground-truth landmarks: {precision:.2f}")
 
 fig, axes = plt.subplots(1, 2, figsize=(8, 4))
 plot_landmark_importance(selector.scores_, ax=axes[0], title="surprise: global IG score")

@@ -39,9 +39,11 @@ print({e: len(idx) for e, idx in ds.relevant_landmarks.items()})
 # What each emotion moves
 # -----------------------
 # Arrows show the nominal apex displacement of every landmark (exaggerated 3x)
-# on the canonical face; circles mark the ground-truth ``relevant_landmarks``
-# (apex displacement above 0.03 face sizes, the face size being the RMS
-# distance of the landmarks from their centroid).
+# on the canonical face (face size: the RMS distance of the landmarks from
+# their centroid); circles mark the ground-truth ``relevant_landmarks``, the
+# core of each of the emotion's action units (the landmarks it moves by at
+# least half of its largest displacement). ``moving_landmarks`` holds the
+# stricter absolute cut (summed apex displacement above 0.03 face sizes).
 face = ds.reference_face
 fig, axes = plt.subplots(2, 3, figsize=(10, 8), layout="constrained")
 for ax, emotion in zip(axes.ravel(), ds.target_names, strict=True):

@@ -60,8 +60,11 @@ no person made these expressions. It is a CK+-like stand-in generated on the fly
   non-expressive change within one real second of video), and i.i.d. landmark
   noise of std {noise} face sizes per frame (the MediaPipe frame-to-frame
   jitter measured on real video).
-* Ground truth: ``relevant_landmarks[emotion]`` lists the landmarks whose
-  nominal apex displacement exceeds {threshold} face sizes.
+* Ground truth: ``relevant_landmarks[emotion]`` lists the core landmarks of the
+  emotion's action units: those that one of its AUs moves by at least
+  {fraction} of that AU's own largest displacement. ``moving_landmarks[emotion]``
+  lists those whose summed nominal apex displacement exceeds {threshold} face
+  sizes (weak AUs such as AU7 and AU23 barely reach it).
 * Groups: ``subject`` (ids ``synth_000`` ...) for subject-grouped CV.
 
 Credit: face geometry from the Face Research Lab London Set, DeBruine, L. &
@@ -163,7 +166,8 @@ def make_expression_sequences(
     noise: float = 0.002,
     pose_jitter: float = 0.02,
     shape_drift: float = 0.25,
-    relevant_threshold: float = 0.03,
+    relevant_fraction: float = 0.5,
+    moving_threshold: float = 0.03,
     random_state=None,
 ) -> Bunch:
     """Generate semi-synthetic CK+-like expression sequences (real faces, synthetic motion).
@@ -235,10 +239,20 @@ def make_expression_sequences(
         ``random_state=0`` and ``C=0.01``; 0.90 at 1.0, 0.96 at 0; 0.875 on
         the real photos), because identity differences dominate single
         frames.
-    relevant_threshold : float, default=0.03
-        Nominal apex displacement (face sizes) above which a landmark counts as
-        moving in ``relevant_landmarks``; 0.03 is 15 times the default noise
-        and a fifth of the smile's lip-corner movement.
+    relevant_fraction : float, default=0.5
+        Defines the ground truth ``relevant_landmarks``: a landmark is relevant
+        to an emotion when one of the emotion's action units moves it by at
+        least this fraction of that unit's largest displacement (0.5: the
+        unit's region at half its maximum). Each AU counts with its own core,
+        however weak the AU, and the set does not depend on ``intensity``.
+    moving_threshold : float, default=0.03
+        Nominal apex displacement (face sizes) of the emotion, all its AUs
+        summed, above which a landmark is listed in ``moving_landmarks``; 0.03
+        is 15 times the default noise and a fifth of the smile's lip-corner
+        movement. This absolute cut favours strong AUs: AU7 (lid tightener)
+        and AU23 (lip tightener), which peak at 0.034 and 0.035, keep only 8
+        and 9 landmarks above it, so anger's set (65 landmarks) is mostly its
+        brows.
     random_state : int, RandomState instance or None, default=None
         Seed of identities, intensities, timing, pose and noise.
 
@@ -254,8 +268,10 @@ def make_expression_sequences(
         - ``identity``: source of each sequence's face (``"london_017"`` or
           ``"sampled"``).
         - ``apex_gain``: realised intensity factor of each sequence.
-        - ``relevant_landmarks``: dict emotion -> sorted landmark indices whose
-          nominal apex displacement exceeds ``relevant_threshold`` (ground truth).
+        - ``relevant_landmarks``: dict emotion -> sorted indices of the core
+          landmarks of its action units (see ``relevant_fraction``; ground truth).
+        - ``moving_landmarks``: dict emotion -> sorted indices of the landmarks
+          whose nominal apex displacement exceeds ``moving_threshold``.
         - ``peak_displacement``: dict emotion -> (468,) nominal apex displacement
           in face sizes.
         - ``au_fields``: dict AU -> (2, 468) apex displacement in the canonical frame.
@@ -290,7 +306,12 @@ def make_expression_sequences(
     noise = _check_float(noise, "noise", allow_zero=True)
     pose_jitter = _check_float(pose_jitter, "pose_jitter", allow_zero=True)
     shape_drift = _check_float(shape_drift, "shape_drift", allow_zero=True)
-    relevant_threshold = _check_float(relevant_threshold, "relevant_threshold", allow_zero=False)
+    relevant_fraction = _check_float(relevant_fraction, "relevant_fraction", allow_zero=False)
+    if relevant_fraction > 1:
+        raise ValueError(
+            f"relevant_fraction must be in (0, 1]. Received: relevant_fraction={relevant_fraction!r}"
+        )
+    moving_threshold = _check_float(moving_threshold, "moving_threshold", allow_zero=False)
     rng = check_random_state(random_state)
 
     fields = _fields()
@@ -354,7 +375,10 @@ def make_expression_sequences(
 
     nominal = {e: np.tensordot(member[k], basis, 1) for k, e in enumerate(emotions)}
     peak = {e: np.sqrt((f**2).sum(0)) for e, f in nominal.items()}
-    relevant = {e: np.flatnonzero(p > relevant_threshold) for e, p in peak.items()}
+    moving = {e: np.flatnonzero(p > moving_threshold) for e, p in peak.items()}
+    au_size = np.sqrt((basis**2).sum(1))  # (n_au, L)
+    core = au_size >= relevant_fraction * au_size.max(1, keepdims=True)
+    relevant = {e: np.flatnonzero(core[member[k] > 0].any(0)) for k, e in enumerate(emotions)}
     n_unique = len(set(source) - {"sampled"})
     descr = _DESCR.format(
         n_samples=n_seq,
@@ -372,7 +396,8 @@ def make_expression_sequences(
         pose_jitter=pose_jitter,
         noise=noise,
         shape_drift=shape_drift,
-        threshold=relevant_threshold,
+        fraction=relevant_fraction,
+        threshold=moving_threshold,
     )
     return Bunch(
         data=X,
@@ -381,6 +406,7 @@ def make_expression_sequences(
         identity=source[subj],
         apex_gain=gain,
         relevant_landmarks=relevant,
+        moving_landmarks=moving,
         peak_displacement=peak,
         au_fields={a: fields[a].copy() for a in au_names},
         au_descriptions=dict(AU_DESCRIPTIONS),
