@@ -294,32 +294,30 @@ def load_data(args, cfg: Config) -> Data:
     return data
 
 
+def _by_frames(option: str, value, data, *, sequences: str, images: str) -> str:
+    """An option whose default depends on the data: ``sequences`` for data of at least 2
+    frames, ``images`` for single frames; ``sequences`` is refused on single frames."""
+    frames = data.X.shape[1]
+    if value is None:
+        return sequences if frames >= 2 else images
+    if value == sequences and frames < 2:
+        raise BenchmarkInputError(
+            f"--{option} {value} needs sequences of at least 2 frames; the {data.source} data "
+            f"have {frames}. Received: --{option}={value}"
+        )
+    return value
+
+
 def _baselines(args, data) -> str:
     """--baselines, by default "onset" for sequences (frame 0 is neutral) and "typical"
     for single frames (where a sequence's onset is the sample itself)."""
-    frames = data.X.shape[1]
-    if args.baselines is None:
-        return "onset" if frames >= 2 else "typical"
-    if args.baselines == "onset" and frames < 2:
-        raise BenchmarkInputError(
-            f"--baselines onset needs sequences of at least 2 frames; the {data.source} data "
-            f"have {frames}. Received: --baselines={args.baselines}"
-        )
-    return args.baselines
+    return _by_frames("baselines", args.baselines, data, sequences="onset", images="typical")
 
 
 def _features(args, data) -> str:
     """--features, by default "motion" for sequences and "coordinates" for single frames
     (a single image has no onset frame to measure motion from)."""
-    frames = data.X.shape[1]
-    if args.features is None:
-        return "motion" if frames >= 2 else "coordinates"
-    if args.features == "motion" and frames < 2:
-        raise BenchmarkInputError(
-            f"--features motion needs sequences of at least 2 frames; the {data.source} data "
-            f"have {frames}. Received: --features={args.features}"
-        )
-    return args.features
+    return _by_frames("features", args.features, data, sequences="motion", images="coordinates")
 
 
 def main(argv=None) -> int:

@@ -274,39 +274,27 @@ def test_top64_is_far_from_chance_and_stays_on_moving_landmarks(
     assert moving.mean() >= 0.85, (emotion, moving.mean())
 
 
-def test_baselines_option_defaults_by_frames():
-    """--baselines: "onset" for sequences, "typical" for single frames; onset needs P >= 2."""
+@pytest.mark.parametrize(
+    "option, sequences, images, bad",
+    [("baselines", "onset", "typical", "zeros"), ("features", "motion", "coordinates", "speed")],
+)
+def test_options_default_by_frames(option, sequences, images, bad):
+    """--baselines / --features: one default for sequences, another for single frames;
+    the sequence default needs P >= 2."""
     from types import SimpleNamespace
 
     from _ckplus_protocol import BenchmarkInputError
 
+    pick = getattr(ckplus, f"_{option}")
     seq = ckplus.Data(np.zeros((2, 4, 2, 3)), None, None, [], "synthetic", "")
     photo = ckplus.Data(np.zeros((2, 1, 2, 3)), None, None, [], "images", "")
-    assert ckplus._baselines(SimpleNamespace(baselines=None), seq) == "onset"
-    assert ckplus._baselines(SimpleNamespace(baselines=None), photo) == "typical"
-    assert ckplus._baselines(SimpleNamespace(baselines="typical"), seq) == "typical"
-    with pytest.raises(BenchmarkInputError, match="--baselines=onset"):
-        ckplus._baselines(SimpleNamespace(baselines="onset"), photo)
+    assert pick(SimpleNamespace(**{option: None}), seq) == sequences
+    assert pick(SimpleNamespace(**{option: None}), photo) == images
+    assert pick(SimpleNamespace(**{option: images}), seq) == images
+    with pytest.raises(BenchmarkInputError, match=f"have 1. Received: --{option}={sequences}"):
+        pick(SimpleNamespace(**{option: sequences}), photo)
     with pytest.raises(SystemExit) as exc:  # argparse: not a choice
-        ckplus.main(["--tiny", "--baselines", "zeros"])
-    assert exc.value.code == 2
-
-
-def test_features_option_defaults_by_frames():
-    """--features: "motion" for sequences, "coordinates" for single frames; motion needs P >= 2."""
-    from types import SimpleNamespace
-
-    from _ckplus_protocol import BenchmarkInputError
-
-    seq = ckplus.Data(np.zeros((2, 4, 2, 3)), None, None, [], "synthetic", "")
-    photo = ckplus.Data(np.zeros((2, 1, 2, 3)), None, None, [], "images", "")
-    assert ckplus._features(SimpleNamespace(features=None), seq) == "motion"
-    assert ckplus._features(SimpleNamespace(features=None), photo) == "coordinates"
-    assert ckplus._features(SimpleNamespace(features="coordinates"), seq) == "coordinates"
-    with pytest.raises(BenchmarkInputError, match="have 1. Received: --features=motion"):
-        ckplus._features(SimpleNamespace(features="motion"), photo)
-    with pytest.raises(SystemExit) as exc:  # argparse: not a choice
-        ckplus.main(["--tiny", "--features", "velocity"])
+        ckplus.main(["--tiny", f"--{option}", bad])
     assert exc.value.code == 2
 
 

@@ -50,7 +50,11 @@ class OnsetDisplacement(TransformerMixin, BaseEstimator):
     Notes
     -----
     With this input, :class:`~igselect.GlobalIGSelector`'s ``baselines="onset"`` (each
-    sequence's first frame repeated) is the all-zero "no motion" baseline.
+    sequence's first frame repeated) is the all-zero "no motion" baseline. The main job
+    (``benchmarks/ckplus.py``) places it after the selector instead, so that IG ranks
+    landmarks with a network on aligned positions: on the built-in data a selector
+    network trained on standardised motion ranked the landmarks worse (user guide,
+    section 8).
 
     Input is ``(n_samples, n_frames, 2, n_landmarks)`` (a trailing channel axis of size 1
     is accepted and dropped); the output is float32 of the same shape.
