@@ -127,6 +127,31 @@ def test_emotion_without_samples_is_named(tmp_path, capsys):
     assert not (tmp_path / "runs").exists()
 
 
+def test_tiny_on_real_photos(tmp_path, shared_dir, face_model, capsys):
+    """--images: 8 London people, neutral vs smiling, one frame each (typical baselines,
+    coordinates as classifier input); --features motion is refused for single frames."""
+    faces = tmp_path / "faces"
+    for label in ("neutral", "smiling"):
+        (faces / label).mkdir(parents=True)
+        for i in range(1, 9):
+            name = f"{i:03d}.jpg"
+            (faces / label / name).symlink_to(shared_dir / "data" / "london" / label / name)
+    argv = ["--tiny", "--images", str(faces), "--face-model", str(face_model), "--no-progress"]
+    out = tmp_path / "out"
+    assert ckplus.main([*argv, "--out", str(out)]) == 0
+    rows = _rows(out / "results.csv")
+    assert {r["source"] for r in rows} == {"images"}
+    assert {r["model"] for r in rows} == {"T-EMO", "R-EMO", "SVM-linear", "SVM-rbf"}
+    assert {r["emotion"] for r in rows} == {"smiling"}
+    report = (out / "report.md").read_text()
+    assert "SYNTHETIC" not in report
+    assert "Classifier input: the aligned landmark positions" in report
+    assert "'typical' baselines" in report
+    capsys.readouterr()
+    assert ckplus.main([*argv, "--out", str(out), "--features", "motion"]) == 2
+    assert "--features motion needs sequences of at least 2 frames" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv", [["--seeds", "0"], ["--landmarks", "0,16"], ["--landmarks", "a"]])
 def test_bad_options(tmp_path, capsys, argv):
     assert ckplus.main(["--tiny", "--out", str(tmp_path), *argv]) == 2
