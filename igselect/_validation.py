@@ -148,8 +148,20 @@ def binarize_target(y, positive_class=None, *, name: str = "y") -> np.ndarray:
     return (y == positive_class).astype(np.int64)
 
 
-def check_consistent_shape(X: np.ndarray, n_frames: int, n_landmarks: int, *, where: str) -> None:
-    """Raise if ``X`` does not have the frame/landmark counts seen in ``fit``."""
+def check_consistent_shape(
+    X: np.ndarray, n_frames: int | None, n_landmarks: int, *, where: str
+) -> None:
+    """Raise if ``X`` does not have the frame/landmark counts seen in ``fit``.
+
+    ``n_frames=None`` accepts any number of frames (transformers that work frame by frame).
+    """
+    if n_frames is None:
+        if X.shape[3] != n_landmarks:
+            raise ValueError(
+                f"X has {X.shape[3]} landmarks, but {where} was fitted with {n_landmarks} "
+                f"landmarks. Received: X.shape={X.shape}"
+            )
+        return
     if X.shape[1] != n_frames or X.shape[3] != n_landmarks:
         raise ValueError(
             f"X has {X.shape[1]} frames and {X.shape[3]} landmarks, but {where} was fitted "

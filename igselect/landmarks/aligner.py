@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from igselect._validation import _check_int, check_landmark_array
+from igselect._validation import _check_int, check_consistent_shape, check_landmark_array
 
 __all__ = ["LandmarkAligner"]
 
@@ -233,11 +233,7 @@ class LandmarkAligner(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "reference_")
         X = check_landmark_array(X)
-        if X.shape[-1] != self.n_landmarks_in_:
-            raise ValueError(
-                f"X has {X.shape[-1]} landmarks, but LandmarkAligner was fitted with "
-                f"{self.n_landmarks_in_} landmarks. Received: X.shape={X.shape}"
-            )
+        check_consistent_shape(X, None, self.n_landmarks_in_, where=type(self).__name__)
         z = self._check_frames(X)
         ref = self.reference_[0] + 1j * self.reference_[1]
         z *= _similarity(z, ref, scale=self.scale, rotation=self.rotation)[..., None]

@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from igselect._validation import _check_int, check_landmark_array
+from igselect._validation import _check_int, check_consistent_shape, check_landmark_array
 
 __all__ = ["OnsetDisplacement"]
 
@@ -115,11 +115,7 @@ class OnsetDisplacement(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_landmarks_in_")
         X = self._check(X)
-        if X.shape[-1] != self.n_landmarks_in_:
-            raise ValueError(
-                f"X has {X.shape[-1]} landmarks, but OnsetDisplacement was fitted with "
-                f"{self.n_landmarks_in_} landmarks. Received: X.shape={X.shape}"
-            )
+        check_consistent_shape(X, None, self.n_landmarks_in_, where=type(self).__name__)
         onset = X[:, : self.n_onset_frames].mean(axis=1, keepdims=True, dtype=np.float64)
         return (X - onset).astype(np.float32)
 
