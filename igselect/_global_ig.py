@@ -1,9 +1,11 @@
 """Computation behind :class:`~igselect.selector.GlobalIGSelector`.
 
-The functions the selector caches with ``joblib.Memory`` (training on all
-landmarks; baselines and multi-baseline IG scores), the baseline strategies
-(one baseline per other class, single baselines, or each input's own onset),
-and the resolution of ``n_landmarks``. Private: the API is the selector.
+The training on all landmarks that the selectors cache with
+``joblib.Memory``, the multi-baseline IG scores (cached through
+:mod:`._global_attribution`), the baseline strategies (one baseline per
+other class, every sample of the other classes, single baselines, or each
+input's own onset), and the resolution of ``n_landmarks``. Private: the API
+is the selector.
 """
 
 from __future__ import annotations
@@ -84,6 +86,9 @@ def _predict_column(model, X: np.ndarray, column: int, batch_size: int | None) -
 
 def _make_baselines(strategy, X, y, complement, model, column, batch_size):
     """Return ``(baselines (k, P, 2, L), labels (k,), indices (k,))``."""
+    if isinstance(strategy, str) and strategy == "others":
+        picks = np.flatnonzero(np.isin(y, np.asarray(complement, dtype=y.dtype)))
+        return X[picks], np.asarray(y[picks], dtype=object), picks
     if isinstance(strategy, str) and strategy in ("typical", "confident"):
         Z = _standardized(X) if strategy == "typical" else None
         picks = []
@@ -119,39 +124,19 @@ def _fit_full_estimator(X, y, *, estimator_key, positive_class, estimator):
 
 
 def _global_ig_scores(
-    X,
-    y,
-    *,
-    estimator_key,
-    positive_class,
-    complement,
-    baselines,
-    inputs,
-    n_steps,
-    method,
-    batch_size,
-    estimator,
-    verbose,
+    X, y, rows, *, complement, baselines, n_steps, method, batch_size, model, column, verbose
 ):
-    """Baselines and multi-baseline IG landmark scores of a fitted estimator.
+    """Baselines and multi-baseline IG landmark scores of a fitted Keras model.
 
-    Cached by the selector's ``memory``. ``estimator`` (fitted) and
-    ``verbose`` are left out of the cache key; ``estimator_key`` (the
-    training key, or the weights of a prefit estimator) stands for it.
+    ``rows`` are the inputs to attribute, ``column`` the output column of the
+    positive class (from the estimator's ``classes_``). The selector caches
+    the result through
+    :func:`~igselect._global_attribution._global_attribution_scores`.
     """
     from tqdm.auto import tqdm
 
     from .attribution import aggregate_landmark_scores
 
-    del estimator_key  # only part of the cache key
-    model = getattr(estimator, "model_", None)
-    if model is None:
-        raise TypeError(
-            "GlobalIGSelector needs an estimator exposing its fitted Keras model as "
-            f"`model_` (as EmoClassifier does). Received: estimator={estimator!r}"
-        )
-    column = 1  # EmoClassifier: column 1 of model_ is the positive class
-    rows = np.flatnonzero(y == positive_class) if inputs == "positive" else np.arange(len(X))
     X_in = X[rows]
     if isinstance(baselines, str) and baselines == "onset":
         return _onset_ig_scores(model, X_in, rows, column, n_steps, method, batch_size, verbose)

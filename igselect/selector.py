@@ -1,34 +1,42 @@
-"""Landmark selection by dataset-level, multi-baseline Integrated Gradients.
+"""Landmark selection by dataset-level attribution.
 
-:class:`GlobalIGSelector` implements step 3-4 of Di Luzio, Rosato & Panella
-(2024): train a binary classifier of one class on all landmarks, attribute
-its positive-class probability with Integrated Gradients for every training
-sample of that class against one baseline per *other* class, and keep the
-landmarks with the largest mean ``|IG|``.
+:class:`GlobalAttributionSelector` trains a binary classifier of one class on
+all landmarks, attributes its positive-class probability with a chosen method
+(Integrated Gradients, GradientSHAP, saliency, input x gradient, Grad-CAM,
+occlusion, or a user callable, as ``SelectFromModel(importance_getter=)``)
+over the training samples of that class, and keeps the landmarks with the
+largest mean absolute attribution.
+
+:class:`GlobalIGSelector` is the paper's configuration (Di Luzio, Rosato &
+Panella, 2024, steps 3-4): the same selector with multi-baseline Integrated
+Gradients, one baseline per *other* class.
 """
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Callable
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import check_is_fitted, check_memory
 
-from ._global_ig import (
-    _fit_full_estimator,
-    _fitted_key,
-    _global_ig_scores,
-    _params_key,
-    _resolve_n_landmarks,
-)
+from ._global_attribution import ATTRIBUTIONS, BASELINE_METHODS, _global_attribution_scores
+from ._global_ig import _fit_full_estimator, _fitted_key, _params_key, _resolve_n_landmarks
 from ._landmark_selector import LandmarkSelectorMixin
-from ._validation import _check_int, check_landmark_array, check_landmark_target
+from ._validation import check_landmark_array, check_landmark_target
 
-__all__ = ["GlobalIGSelector"]
+__all__ = ["GlobalAttributionSelector", "GlobalIGSelector"]
 
-_BASELINE_STRATEGIES = ("typical", "confident", "zeros", "mean", "onset")
+_BASELINE_STRATEGIES = ("typical", "confident", "others", "zeros", "mean", "onset")
 _INPUTS = ("positive", "all")
 #: Median relative completeness residual above which ``fit`` warns.
 _DELTA_TOLERANCE = 0.05
@@ -37,8 +45,431 @@ _DELTA_TOLERANCE = 0.05
 _GAP_FLOOR = 1e-3
 
 
+def _validate_constraints(estimator) -> None:
+    """sklearn's parameter validation, each message ending in "Received: name=value"."""
+    params = estimator.get_params(deep=False)
+    for name, constraints in estimator._parameter_constraints.items():
+        try:
+            validate_parameter_constraints(
+                {name: constraints}, {name: params[name]}, caller_name=type(estimator).__name__
+            )
+        except InvalidParameterError as exc:
+            raise InvalidParameterError(f"{exc} Received: {name}={params[name]!r}") from None
+
+
+def _quadrature_methods() -> tuple[str, ...]:
+    from .attribution._quadrature import QUADRATURE_METHODS
+
+    return QUADRATURE_METHODS
+
+
 # ----------------------------------------------------------------------------- estimator
-class GlobalIGSelector(LandmarkSelectorMixin, BaseEstimator):
+class GlobalAttributionSelector(LandmarkSelectorMixin, BaseEstimator):
+    """Select landmarks by a dataset-level attribution of a classifier.
+
+    For one ``positive_class``, ``fit`` trains a binary classifier on all
+    landmarks (a clone of ``estimator``), attributes the positive-class
+    probability of every input sample with the method ``attribution``, and
+    scores each landmark by its absolute attribution summed over frames and
+    coordinates (:func:`~igselect.attribution.aggregate_landmark_scores`),
+    averaged over the inputs and then over the baselines of the methods
+    that use baselines. ``transform`` keeps the ``n_landmarks`` best
+    landmarks. With ``attribution="integrated_gradients"`` and the
+    defaults it selects exactly as :class:`GlobalIGSelector`.
+
+    Parameters
+    ----------
+    estimator : estimator, default=None
+        Classifier exposing its fitted Keras model as ``model_`` (raw
+        landmarks in, class probabilities out, column ``j`` the probability
+        of ``classes_[j]``) and ``classes_``; ``"occlusion"`` and a callable
+        ``attribution`` need only ``predict_proba`` and ``classes_``.
+        ``None`` means ``EmoClassifier()``. If it has a ``positive_class``
+        parameter it is set to the selector's positive class and the
+        estimator receives the multi-class ``y`` (its ``classes_`` is then
+        ``[0, 1]``); otherwise it receives 0/1 labels. The positive column is
+        the position of the positive label in the fitted ``classes_``, so a
+        prefit multi-class model works too.
+    attribution : str or callable, default="integrated_gradients"
+        The attribution method:
+
+        - ``"integrated_gradients"``: IG against each baseline
+          (:func:`~igselect.attribution.integrated_gradients`), with
+          ``n_steps`` and ``method``;
+        - ``"gradient_shap"``: expected gradients with the baselines as the
+          reference distribution (:func:`~igselect.attribution.gradient_shap`);
+        - ``"occlusion"``: the drop in the positive probability when a
+          landmark takes its value in a baseline (``baselines="mean"``: the
+          training mean), :func:`~igselect.attribution.occlusion`;
+        - ``"saliency"``, ``"input_x_gradient"``, ``"grad_cam"``: no
+          baseline (``baselines`` is ignored);
+        - a callable ``f(estimator, X, y, positive_class) -> scores`` of
+          shape ``(n_landmarks,)``, called with the fitted estimator and the
+          training data, like ``SelectFromModel(importance_getter=)``.
+
+        "Choosing an attribution method" in the user guide compares them.
+    n_landmarks : int, float or callable, default=64
+        How many landmarks to keep: an int in ``[1, L]``; a float in
+        ``(0, 1]``, the fraction ``max(1, floor(n_landmarks * L))`` (as
+        :class:`~sklearn.feature_selection.RFE` rounds); or a callable
+        ``f(L) -> int``. It only decides the cut: changing it with
+        ``set_params`` after ``fit`` changes ``transform`` without refitting,
+        and it is left out of the ``memory`` cache key.
+    positive_class : label, default=None
+        The class whose landmarks are selected. ``None`` takes the
+        estimator's own ``positive_class`` if set, else, for binary ``y``,
+        the larger label (sorted order); multi-class ``y`` then raises.
+    classes : array-like, default=None
+        All class labels of the problem. Classes listed here but absent from
+        ``y`` get no "typical" or "confident" baseline; ``fit`` warns.
+    baselines : {"typical", "confident", "others", "zeros", "mean", "onset"} \
+or array-like, default="typical"
+        Baselines of ``"integrated_gradients"``, ``"gradient_shap"`` and
+        ``"occlusion"``: ``"typical"``, the standardised medoid of each other
+        class; ``"confident"``, each other class's sample with the lowest
+        positive probability; ``"others"``, every training sample of the
+        other classes (GradientSHAP's natural reference distribution);
+        ``"zeros"``; ``"mean"``, the mean training sequence; ``"onset"``
+        (IG only), each input's first frame repeated; or an array of shape
+        (P, 2, L) or (k, P, 2, L). See :class:`GlobalIGSelector`.
+    inputs : {"positive", "all"}, default="positive"
+        Samples to attribute: the training samples of the positive class or
+        all training samples.
+    n_steps : int or "auto", default=64
+        IG quadrature steps (``"integrated_gradients"`` only).
+    method : str, default="riemann_right"
+        IG quadrature rule (see :func:`igselect.attribution.quadrature`).
+    batch_size : int, default=None
+        Internal batch size of the attribution and probability passes.
+    prefit : bool, default=False
+        If True, ``estimator`` is already fitted on the full landmark set
+        and is used as is.
+    memory : None, str or joblib.Memory, default=None
+        Cache of the training on all landmarks (keyed by the data and the
+        estimator's class and parameters) and of the scores (keyed by the
+        same plus every attribution parameter). ``n_landmarks`` and
+        ``verbose`` are in neither key, so a grid search over
+        ``n_landmarks`` trains and attributes once per fold.
+    random_state : int, RandomState or None, default=None
+        If not None, set as the ``random_state`` of the estimator clone;
+        also seeds GradientSHAP's draws.
+    verbose : int, default=0
+        Show progress bars if > 0.
+    attribution_params : dict, default=None
+        Further keyword arguments of the attribution function, e.g.
+        ``{"n_samples": 200, "stdevs": 0.01}`` for ``"gradient_shap"``,
+        ``{"layer": "conv"}`` for ``"grad_cam"`` or ``{"groups": ...}`` for
+        ``"occlusion"``.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The classifier trained on all landmarks (or the prefit one).
+    positive_class_ : label
+        The positive class used.
+    scores_ : ndarray of shape (n_landmarks_in_,)
+        Mean absolute attribution per landmark.
+    scores_per_baseline_ : ndarray of shape (n_rows, n_landmarks_in_)
+        The same per baseline for IG and occlusion (one row per baseline);
+        one row for the other methods. ``scores_`` is their mean.
+    ranking_ : ndarray of shape (n_landmarks_in_,)
+        Landmark indices, best first (``argsort(-scores_)``, stable).
+    baselines_ : ndarray of shape (n_baselines, n_frames_in_, 2, n_landmarks_in_)
+        The baselines used (none for the methods without baselines).
+    baseline_labels_, baseline_indices_ : ndarray of shape (n_baselines,)
+        Class and training index (-1 if none) of each baseline.
+    deltas_, n_steps_, relative_delta_
+        IG only (see :class:`GlobalIGSelector`); ``None`` for other methods.
+    n_landmarks_ : int
+        The resolved number of selected landmarks.
+    n_landmarks_in_, n_frames_in_ : int
+        Input landmark and frame counts seen in ``fit``.
+
+    See Also
+    --------
+    GlobalIGSelector : The paper's configuration (Integrated Gradients).
+    igselect.attribution.bias_report : Share of the scores on rigid regions.
+
+    Examples
+    --------
+    >>> from igselect import EmoClassifier, GlobalAttributionSelector
+    >>> from igselect.datasets import make_landmark_sequences
+    >>> ds = make_landmark_sequences(n_samples=48, random_state=0)
+    >>> clf = EmoClassifier(n_filters=2, lstm_units=4, dense_units=4, epochs=2,
+    ...                     learning_rate=1e-2, random_state=0)
+    >>> sel = GlobalAttributionSelector(clf, attribution="saliency", n_landmarks=4,
+    ...                                 positive_class="class_0")
+    >>> sel.fit(ds.data, ds.target).transform(ds.data).shape
+    (48, 8, 2, 4)
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit"]), None],
+        "attribution": [StrOptions(set(ATTRIBUTIONS)), callable],
+        "n_landmarks": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            Interval(numbers.Real, 0, 1, closed="right"),
+            callable,
+        ],
+        "positive_class": "no_validation",
+        "classes": ["array-like", None],
+        "baselines": [StrOptions(set(_BASELINE_STRATEGIES)), "array-like"],
+        "inputs": [StrOptions(set(_INPUTS))],
+        "n_steps": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "method": [StrOptions(set(_quadrature_methods()))],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "prefit": ["boolean"],
+        "memory": [None, str, HasMethods(["cache"])],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "attribution_params": [dict, None],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        attribution: str | Callable = "integrated_gradients",
+        n_landmarks: int | float | Callable[[int], int] = 64,
+        positive_class=None,
+        classes=None,
+        baselines="typical",
+        inputs: str = "positive",
+        n_steps: int | str = 64,
+        method: str = "riemann_right",
+        batch_size: int | None = None,
+        prefit: bool = False,
+        memory=None,
+        random_state=None,
+        verbose: int = 0,
+        attribution_params: dict | None = None,
+    ):
+        self.estimator = estimator
+        self.attribution = attribution
+        self.n_landmarks = n_landmarks
+        self.positive_class = positive_class
+        self.classes = classes
+        self.baselines = baselines
+        self.inputs = inputs
+        self.n_steps = n_steps
+        self.method = method
+        self.batch_size = batch_size
+        self.prefit = prefit
+        self.memory = memory
+        self.random_state = random_state
+        self.verbose = verbose
+        self.attribution_params = attribution_params
+
+    # ------------------------------------------------------------------ configuration
+    def _attribution(self):
+        """The attribution method (a fixed name in subclasses such as GlobalIGSelector)."""
+        return self.attribution
+
+    def _attribution_params(self) -> dict | None:
+        return self.attribution_params
+
+    # ------------------------------------------------------------------ validation
+    def _check_params(self, X):
+        _validate_constraints(self)
+        _resolve_n_landmarks(self.n_landmarks, X.shape[3])
+        attribution = self._attribution()
+        if isinstance(self.baselines, str):
+            if self.baselines == "onset":
+                if attribution != "integrated_gradients":
+                    raise ValueError(
+                        "baselines='onset' is supported with attribution='integrated_gradients' "
+                        f"only. Received: baselines='onset', attribution={attribution!r}"
+                    )
+                if X.shape[1] < 2:
+                    raise ValueError(
+                        "baselines='onset' repeats each sequence's first frame, so it needs "
+                        "sequences of at least 2 frames (with 1 frame every input equals its "
+                        f"baseline and all attributions are 0). Received: baselines='onset' "
+                        f"with X.shape={X.shape}"
+                    )
+            return self.baselines
+        base = np.asarray(self.baselines)
+        if base.ndim == 3:
+            base = base[None]
+        base = check_landmark_array(base, name="baselines")
+        if base.shape[1:] != X.shape[1:]:
+            raise ValueError(
+                f"Array baselines must have shape {X.shape[1:]} or (k, *{X.shape[1:]}) to "
+                f"match X. Received: baselines.shape={np.shape(self.baselines)}"
+            )
+        return base
+
+    def _resolve_classes(self, y, estimator):
+        present = np.unique(y)
+        if present.size < 2:
+            raise ValueError(
+                "y must contain at least two classes (the other classes give the baselines). "
+                f"Received: a single class {present.tolist()!r}."
+            )
+        positive = self.positive_class
+        if positive is None:
+            positive = getattr(estimator, "get_params", dict)().get("positive_class")
+        if positive is None:
+            if present.size != 2:
+                raise ValueError(
+                    f"y has {present.size} classes {present.tolist()!r}; set positive_class "
+                    "to the class whose landmarks to select. Received: positive_class=None"
+                )
+            positive = present[1]
+        if not np.any(y == positive):
+            raise ValueError(
+                "positive_class is not one of the labels in y. "
+                f"Received: positive_class={positive!r}; labels are {present.tolist()!r}."
+            )
+        complement = [c for c in present.tolist() if c != positive]
+        if self.classes is not None:
+            missing = [c for c in np.asarray(self.classes).tolist() if c not in present]
+            if (
+                missing
+                and isinstance(self.baselines, str)
+                and self.baselines in ("typical", "confident")
+            ):
+                warnings.warn(
+                    f"Class(es) {missing!r} of `classes` have no samples in y, so they get no "
+                    f"{self.baselines!r} baseline; using the classes present: {complement!r}.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+        return positive, complement
+
+    def _make_estimator(self, positive):
+        if self.prefit:
+            if self.estimator is None:
+                raise ValueError("prefit=True needs a fitted estimator. Received: estimator=None")
+            check_is_fitted(self.estimator)
+            return self.estimator
+        if self.estimator is None:
+            from .classifier import EmoClassifier
+
+            estimator = EmoClassifier()
+        else:
+            estimator = clone(self.estimator)
+        params = estimator.get_params(deep=False)
+        if "positive_class" in params:
+            estimator.set_params(positive_class=positive)
+        if self.random_state is not None and "random_state" in params:
+            estimator.set_params(random_state=self.random_state)
+        return estimator
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y):
+        """Train on all landmarks, compute the global attribution scores, rank the landmarks.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_frames, 2, n_landmarks[, 1])
+            Landmark sequences.
+        y : array-like of shape (n_samples,)
+            Class labels, normally multi-class: the classes other than
+            ``positive_class`` give the "typical" / "confident" / "others"
+            baselines.
+
+        Returns
+        -------
+        self : object
+            The fitted selector.
+        """
+        X = check_landmark_array(X)
+        y = check_landmark_target(y, X.shape[0])
+        baselines = self._check_params(X)
+        positive, complement = self._resolve_classes(y, self.estimator)
+        estimator = self._make_estimator(positive)
+        binarised = not self.prefit and "positive_class" not in estimator.get_params(deep=False)
+        if self.prefit:
+            n_in = getattr(estimator, "n_landmarks_in_", X.shape[3])
+            if n_in != X.shape[3]:
+                raise ValueError(
+                    f"The prefit estimator was fitted on {n_in} landmarks, X has {X.shape[3]}. "
+                    f"Received: X.shape={X.shape}"
+                )
+            key = _fitted_key(estimator)
+        else:
+            key = _params_key(estimator)
+        memory = check_memory(self.memory)
+        if not self.prefit:
+            fit_cached = memory.cache(_fit_full_estimator, ignore=["estimator"])
+            estimator = fit_cached(
+                X, y, estimator_key=key, positive_class=positive, estimator=estimator
+            )
+        attribution = self._attribution()
+        uses_ig = attribution == "integrated_gradients"
+        uses_baselines = isinstance(attribution, str) and attribution in BASELINE_METHODS
+        scores_cached = memory.cache(_global_attribution_scores, ignore=["estimator", "verbose"])
+        result = scores_cached(
+            X,
+            y,
+            estimator_key=key,
+            attribution=attribution,
+            attribution_params=self._attribution_params(),
+            positive_class=positive,
+            binarised=binarised,
+            complement=complement,
+            baselines=baselines if uses_baselines else None,
+            inputs=self.inputs,
+            n_steps=self.n_steps if uses_ig else None,
+            method=self.method if uses_ig else None,
+            batch_size=self.batch_size,
+            random_state=self.random_state if attribution == "gradient_shap" else None,
+            estimator=estimator,
+            verbose=self.verbose,
+        )
+        self.estimator_ = estimator
+        self.positive_class_ = positive
+        self.scores_per_baseline_ = result["scores_per_baseline"]
+        self.scores_ = self.scores_per_baseline_.mean(axis=0)
+        self.ranking_ = np.argsort(-self.scores_, kind="stable")
+        self.baselines_ = result["baselines"]
+        self.baseline_labels_ = result["baseline_labels"]
+        self.baseline_indices_ = result["baseline_indices"]
+        self.n_frames_in_ = X.shape[1]
+        self.n_landmarks_in_ = X.shape[3]
+        self.deltas_ = result.get("deltas")
+        self.n_steps_ = result.get("n_steps")
+        self.relative_delta_ = None
+        if self.deltas_ is not None:
+            self.relative_delta_ = float(
+                np.median(np.abs(self.deltas_) / np.maximum(result["gaps"], _GAP_FLOOR))
+            )
+            if self.relative_delta_ > _DELTA_TOLERANCE:
+                warnings.warn(
+                    f"Integrated Gradients did not converge: the median relative completeness "
+                    f"residual is {self.relative_delta_:.1%} (> {_DELTA_TOLERANCE:.0%}). Increase "
+                    f"n_steps (Received: n_steps={self.n_steps!r}) or use method='gausslegendre'.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+        return self
+
+    # ------------------------------------------------------------------ selection
+    @property
+    def n_landmarks_(self) -> int:
+        """Number of selected landmarks, resolved from the current ``n_landmarks``."""
+        if not hasattr(self, "scores_"):
+            raise AttributeError("n_landmarks_ is only available after fit.")
+        return _resolve_n_landmarks(self.n_landmarks, self.n_landmarks_in_)
+
+    def _get_support_mask(self) -> np.ndarray:
+        check_is_fitted(self, "scores_")
+        mask = np.zeros(self.n_landmarks_in_, dtype=bool)
+        mask[self.ranking_[: self.n_landmarks_]] = True
+        return mask
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = False
+        tags.target_tags.required = True
+        tags.non_deterministic = False
+        return tags
+
+
+# ----------------------------------------------------------------------------- the paper's
+class GlobalIGSelector(GlobalAttributionSelector):
     """Select landmarks by dataset-level, multi-baseline Integrated Gradients.
 
     For one ``positive_class``, ``fit`` trains a binary classifier on all
@@ -175,6 +606,12 @@ array-like, default="typical"
     (48, 8, 2, 4)
     """
 
+    _parameter_constraints: dict = {
+        name: constraint
+        for name, constraint in GlobalAttributionSelector._parameter_constraints.items()
+        if name not in ("attribution", "attribution_params")
+    }
+
     def __init__(
         self,
         estimator=None,
@@ -206,199 +643,8 @@ array-like, default="typical"
         self.classes = classes
         self.verbose = verbose
 
-    # ------------------------------------------------------------------ validation
-    def _check_params(self, X):
-        from .attribution._quadrature import QUADRATURE_METHODS
+    def _attribution(self):
+        return "integrated_gradients"
 
-        _resolve_n_landmarks(self.n_landmarks, X.shape[3])
-        if self.inputs not in _INPUTS:
-            raise ValueError(f"inputs must be one of {_INPUTS}. Received: inputs={self.inputs!r}")
-        if not (isinstance(self.n_steps, str) and self.n_steps == "auto"):
-            _check_int(self.n_steps, "n_steps")
-        if self.method not in QUADRATURE_METHODS:
-            raise ValueError(
-                f"method must be one of {QUADRATURE_METHODS}. Received: method={self.method!r}"
-            )
-        if self.batch_size is not None:
-            _check_int(self.batch_size, "batch_size")
-        if isinstance(self.baselines, str):
-            if self.baselines not in _BASELINE_STRATEGIES:
-                raise ValueError(
-                    f"baselines must be one of {_BASELINE_STRATEGIES} or an array. "
-                    f"Received: baselines={self.baselines!r}"
-                )
-            if self.baselines == "onset" and X.shape[1] < 2:
-                raise ValueError(
-                    "baselines='onset' repeats each sequence's first frame, so it needs "
-                    "sequences of at least 2 frames (with 1 frame every input equals its "
-                    f"baseline and all attributions are 0). Received: baselines='onset' "
-                    f"with X.shape={X.shape}"
-                )
-            return self.baselines
-        base = np.asarray(self.baselines)
-        if base.ndim == 3:
-            base = base[None]
-        base = check_landmark_array(base, name="baselines")
-        if base.shape[1:] != X.shape[1:]:
-            raise ValueError(
-                f"Array baselines must have shape {X.shape[1:]} or (k, *{X.shape[1:]}) to "
-                f"match X. Received: baselines.shape={np.shape(self.baselines)}"
-            )
-        return base
-
-    def _resolve_classes(self, y, estimator):
-        present = np.unique(y)
-        if present.size < 2:
-            raise ValueError(
-                "y must contain at least two classes (the other classes give the baselines). "
-                f"Received: a single class {present.tolist()!r}."
-            )
-        positive = self.positive_class
-        if positive is None:
-            positive = getattr(estimator, "get_params", dict)().get("positive_class")
-        if positive is None:
-            if present.size != 2:
-                raise ValueError(
-                    f"y has {present.size} classes {present.tolist()!r}; set positive_class "
-                    "to the class whose landmarks to select. Received: positive_class=None"
-                )
-            positive = present[1]
-        if not np.any(y == positive):
-            raise ValueError(
-                "positive_class is not one of the labels in y. "
-                f"Received: positive_class={positive!r}; labels are {present.tolist()!r}."
-            )
-        complement = [c for c in present.tolist() if c != positive]
-        if self.classes is not None:
-            missing = [c for c in np.asarray(self.classes).tolist() if c not in present]
-            if (
-                missing
-                and isinstance(self.baselines, str)
-                and self.baselines in ("typical", "confident")
-            ):
-                warnings.warn(
-                    f"Class(es) {missing!r} of `classes` have no samples in y, so they get no "
-                    f"{self.baselines!r} baseline; using the classes present: {complement!r}.",
-                    UserWarning,
-                    stacklevel=3,
-                )
-        return positive, complement
-
-    def _make_estimator(self, positive):
-        if self.prefit:
-            if self.estimator is None:
-                raise ValueError("prefit=True needs a fitted estimator. Received: estimator=None")
-            check_is_fitted(self.estimator)
-            return self.estimator
-        if self.estimator is None:
-            from .classifier import EmoClassifier
-
-            estimator = EmoClassifier()
-        else:
-            estimator = clone(self.estimator)
-        params = estimator.get_params(deep=False)
-        if "positive_class" in params:
-            estimator.set_params(positive_class=positive)
-        if self.random_state is not None and "random_state" in params:
-            estimator.set_params(random_state=self.random_state)
-        return estimator
-
-    # ------------------------------------------------------------------ fit
-    def fit(self, X, y):
-        """Train on all landmarks, compute the global IG scores, rank the landmarks.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_frames, 2, n_landmarks[, 1])
-            Landmark sequences.
-        y : array-like of shape (n_samples,)
-            Class labels, normally multi-class: the classes other than
-            ``positive_class`` give the "typical" / "confident" baselines.
-
-        Returns
-        -------
-        self : GlobalIGSelector
-            The fitted selector.
-        """
-        X = check_landmark_array(X)
-        y = check_landmark_target(y, X.shape[0])
-        baselines = self._check_params(X)
-        positive, complement = self._resolve_classes(y, self.estimator)
-        estimator = self._make_estimator(positive)
-        if self.prefit:
-            n_in = getattr(estimator, "n_landmarks_in_", X.shape[3])
-            if n_in != X.shape[3]:
-                raise ValueError(
-                    f"The prefit estimator was fitted on {n_in} landmarks, X has {X.shape[3]}. "
-                    f"Received: X.shape={X.shape}"
-                )
-            key = _fitted_key(estimator)
-        else:
-            key = _params_key(estimator)
-        memory = check_memory(self.memory)
-        if not self.prefit:
-            fit_cached = memory.cache(_fit_full_estimator, ignore=["estimator"])
-            estimator = fit_cached(
-                X, y, estimator_key=key, positive_class=positive, estimator=estimator
-            )
-        scores_cached = memory.cache(_global_ig_scores, ignore=["estimator", "verbose"])
-        result = scores_cached(
-            X,
-            y,
-            estimator_key=key,
-            positive_class=positive,
-            complement=complement,
-            baselines=baselines,
-            inputs=self.inputs,
-            n_steps=self.n_steps,
-            method=self.method,
-            batch_size=self.batch_size,
-            estimator=estimator,
-            verbose=self.verbose,
-        )
-        self.estimator_ = estimator
-        self.positive_class_ = positive
-        self.scores_per_baseline_ = result["scores_per_baseline"]
-        self.scores_ = self.scores_per_baseline_.mean(axis=0)
-        self.ranking_ = np.argsort(-self.scores_, kind="stable")
-        self.baselines_ = result["baselines"]
-        self.baseline_labels_ = result["baseline_labels"]
-        self.baseline_indices_ = result["baseline_indices"]
-        self.deltas_ = result["deltas"]
-        self.n_steps_ = result["n_steps"]
-        self.relative_delta_ = float(
-            np.median(np.abs(self.deltas_) / np.maximum(result["gaps"], _GAP_FLOOR))
-        )
-        self.n_frames_in_ = X.shape[1]
-        self.n_landmarks_in_ = X.shape[3]
-        if self.relative_delta_ > _DELTA_TOLERANCE:
-            warnings.warn(
-                f"Integrated Gradients did not converge: the median relative completeness "
-                f"residual is {self.relative_delta_:.1%} (> {_DELTA_TOLERANCE:.0%}). Increase "
-                f"n_steps (Received: n_steps={self.n_steps!r}) or use method='gausslegendre'.",
-                UserWarning,
-                stacklevel=2,
-            )
-        return self
-
-    # ------------------------------------------------------------------ selection
-    @property
-    def n_landmarks_(self) -> int:
-        """Number of selected landmarks, resolved from the current ``n_landmarks``."""
-        if not hasattr(self, "scores_"):
-            raise AttributeError("n_landmarks_ is only available after fit.")
-        return _resolve_n_landmarks(self.n_landmarks, self.n_landmarks_in_)
-
-    def _get_support_mask(self) -> np.ndarray:
-        check_is_fitted(self, "scores_")
-        mask = np.zeros(self.n_landmarks_in_, dtype=bool)
-        mask[self.ranking_[: self.n_landmarks_]] = True
-        return mask
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = False
-        tags.target_tags.required = True
-        tags.non_deterministic = False
-        return tags
+    def _attribution_params(self) -> dict | None:
+        return None
