@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import pickle
-import warnings
 from importlib import resources
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError, SkipTestWarning
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
-from sklearn.utils import estimator_checks
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from igselect.landmarks import mesh
 from igselect.landmarks.aligner import LandmarkAligner
@@ -52,33 +49,7 @@ def _mean_dist(a, b):
     return np.linalg.norm(np.asarray(a) - np.asarray(b), axis=-2).mean(axis=-1)
 
 
-with warnings.catch_warnings():  # N-D input tags: sklearn warns that it skips most checks
-    warnings.simplefilter("ignore", SkipTestWarning)
-    _sklearn_checks = parametrize_with_checks([LandmarkAligner()])
-
-
-@_sklearn_checks
-def test_sklearn_compatible(estimator, check):
-    # With N-D input tags scikit-learn only runs the checks that need no 2-D data.
-    check(estimator)
-
-
-@pytest.mark.parametrize(
-    "check_name",
-    [
-        "check_no_attributes_set_in_init",
-        "check_parameters_default_constructible",
-        "check_get_params_invariance",
-        "check_set_params",
-        "check_estimator_repr",
-        "check_do_not_raise_errors_in_init_or_set_params",
-        "check_valid_tag_types",
-        "check_mixin_order",
-    ],
-)
-def test_sklearn_data_free_checks(check_name):
-    # Checks that need no 2-D data; parametrize_with_checks skips them for N-D input tags.
-    getattr(estimator_checks, check_name)("LandmarkAligner", LandmarkAligner())
+# scikit-learn's estimator checks for LandmarkAligner: tests/test_estimator_checks.py
 
 
 def test_fitted_reference_is_normalised_and_upright(london):

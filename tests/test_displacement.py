@@ -3,45 +3,20 @@
 from __future__ import annotations
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError, SkipTestWarning
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
-from sklearn.utils import estimator_checks
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from igselect.landmarks import LandmarkAligner, OnsetDisplacement
 
-with warnings.catch_warnings():  # N-D input tags: sklearn warns that it skips most checks
-    warnings.simplefilter("ignore", SkipTestWarning)
-    _sklearn_checks = parametrize_with_checks([OnsetDisplacement()])
-
-
-@_sklearn_checks
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
-
-
-@pytest.mark.parametrize(
-    "check_name",
-    [
-        "check_no_attributes_set_in_init",
-        "check_parameters_default_constructible",
-        "check_get_params_invariance",
-        "check_set_params",
-        "check_do_not_raise_errors_in_init_or_set_params",
-        "check_mixin_order",
-    ],
-)
-def test_sklearn_data_free_checks(check_name):
-    getattr(estimator_checks, check_name)("OnsetDisplacement", OnsetDisplacement())
+# scikit-learn's estimator checks for OnsetDisplacement: tests/test_estimator_checks.py
 
 
 def _planted(n=40, n_frames=4, n_landmarks=6, seed=0):
