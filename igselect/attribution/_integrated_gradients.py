@@ -17,161 +17,20 @@ import warnings
 
 import numpy as np
 
-from .._validation import check_landmark_array
-from ._engines import ACTIVATION_BUDGET, default_batch_size, resolve_engine
-from ._quadrature import _check_n_steps, quadrature
+from ._gradients import (  # noqa: F401  (_Runner: the core, re-exported for tests)
+    _check_inputs,
+    _path_integral,
+    _path_nodes_per_call,
+    _resolve_model,
+    _Runner,
+    outputs,
+    prepare,
+)
+from ._quadrature import _check_method_steps, _check_n_steps
 
 __all__ = ["integrated_gradients"]
 
 _AUTO_START, _AUTO_MAX = 16, 512
-
-
-def _check_finite(arr: np.ndarray, name: str) -> None:
-    finite = np.isfinite(arr)
-    if not finite.all():
-        bad = tuple(int(i) for i in np.argwhere(~finite)[0])
-        raise ValueError(
-            f"{name} contains {int((~finite).sum())} NaN or infinite value(s); the first is at "
-            f"index {bad}. Received: {name}[{bad}]={arr[bad]}"
-        )
-
-
-def _is_landmark_shape(shape: tuple[int, ...]) -> bool:
-    return (len(shape) == 4 and shape[2] == 2) or (
-        len(shape) == 5 and shape[2] == 2 and shape[4] == 1
-    )
-
-
-def _check_inputs(model, X, baselines):
-    """Return ``(X_feed, B_feed, out_shape)``; ``B_feed`` has 1 or n rows."""
-    import keras
-
-    try:
-        arr = np.asarray(X, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"X must be a numeric array. Received: X of type {type(X)}") from exc
-    out_shape = arr.shape
-    if _is_landmark_shape(arr.shape):
-        arr = check_landmark_array(arr)
-        rank = len(model.input_shape) if isinstance(model, keras.Model) else 4
-        if rank == 5:  # the model wants the channel axis
-            arr = arr[..., None]
-    elif arr.ndim < 2 or arr.shape[0] == 0:
-        raise ValueError(
-            f"X must have shape (n_samples, ...) with n_samples >= 1. Received: X.shape={arr.shape}"
-        )
-    else:
-        _check_finite(arr, "X")
-    n, sample = arr.shape[0], arr.shape[1:]
-    try:
-        base = np.asarray(baselines, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"baselines must be a numeric array. Received: baselines of type {type(baselines)}"
-        ) from exc
-    shapes = {sample: 0, (1, *sample): 1, (n, *sample): n}
-    if _is_landmark_shape(out_shape):  # with or without the channel axis
-        core = out_shape[1:4]
-        shapes.update({core: 0, (*core, 1): 0, (1, *core): 1, (1, *core, 1): 1})
-        shapes.update({(n, *core): n, (n, *core, 1): n})
-    if base.shape not in shapes:
-        raise ValueError(
-            f"baselines must have the shape of one sample {sample}, (1, *{sample}) or the shape "
-            f"of X {(n, *sample)}. Received: baselines.shape={base.shape}"
-        )
-    rows = shapes[base.shape] or 1
-    base = base.reshape((rows, *sample))
-    _check_finite(base, "baselines")
-    return arr, np.ascontiguousarray(base), out_shape
-
-
-def _resolve_model(model):
-    import keras
-
-    if not isinstance(model, keras.Model) and hasattr(model, "model_"):
-        model = model.model_  # a fitted EmoClassifier-like estimator
-    if not callable(model):
-        raise TypeError(
-            "model must be a keras.Model, a callable on tf tensors or a fitted estimator with "
-            f"a model_ attribute. Received: model of type {type(model).__name__}"
-        )
-    return model
-
-
-class _Runner:
-    """Compiled forward and weighted-gradient steps for one engine and target."""
-
-    def __init__(self, engine, target: int):
-        import tensorflow as tf
-
-        # the fast engine's forward is shared by every engine of its configuration
-        self.forward = getattr(engine, "forward_fn", None) or tf.function(
-            engine.forward, reduce_retracing=True
-        )
-
-        @tf.function(reduce_retracing=True)
-        def step(x, b, alpha, weight, segment, n_segments):
-            shape = tf.concat([tf.shape(alpha), tf.ones([tf.rank(x) - 1], tf.int32)], 0)
-            inputs = b + tf.reshape(alpha, shape) * (x - b)
-            grad, _ = engine.gradient(inputs, target)
-            grad = grad * tf.reshape(weight, shape)
-            return tf.math.unsorted_segment_sum(grad, segment, n_segments)
-
-        self.step = step
-        # whole-path mode: NumPy in and out, its dense stages compiled by the engine
-        self.path = None
-        if hasattr(engine, "path_integral"):
-            self.path = lambda x, b, a, w: engine.path_integral(x, b, a, w, target)[0]
-
-
-def _path_integral(
-    runner, X, B, method, n_steps, batch_size, verbose, per_path: bool | None = None
-) -> np.ndarray:
-    """Return ``sum_k w_k grad F(b + alpha_k (x - b))`` for every sample (float64).
-
-    With ``per_path`` (default: whenever the engine has a whole-path mode)
-    ``batch_size`` counts samples per call; otherwise it counts interpolated
-    inputs, streamed over (sample, step) pairs.
-    """
-    weights, alphas = quadrature(method, n_steps)
-    n = X.shape[0]
-    total = np.zeros(X.shape, dtype=np.float64)
-    if per_path is None:
-        per_path = runner.path is not None
-    items = n if per_path else n * n_steps
-    starts = range(0, items, batch_size)
-    if verbose:
-        from tqdm.auto import tqdm
-
-        unit = "batch of samples" if per_path else "batch"
-        starts = tqdm(starts, desc=f"IG ({n_steps} steps)", unit=unit, leave=False)
-    if per_path:
-        order = np.argsort(alphas, kind="stable")  # the path engine needs increasing nodes
-        a32, w32 = alphas[order].astype(np.float32), weights[order].astype(np.float32)
-        for start in starts:
-            stop = min(start + batch_size, n)
-            b = B[start:stop] if B.shape[0] > 1 else np.repeat(B, stop - start, axis=0)
-            total[start:stop] = runner.path(X[start:stop], b, a32, w32)
-        return total
-    for start in starts:
-        idx = np.arange(start, min(start + batch_size, items))
-        sample, k = idx // n_steps, idx % n_steps
-        first = int(sample[0])
-        part = runner.step(
-            X[sample],
-            B[sample if B.shape[0] > 1 else np.zeros_like(sample)],
-            alphas[k].astype(np.float32),
-            weights[k].astype(np.float32),
-            (sample - first).astype(np.int32),
-            np.int32(sample[-1] - first + 1),
-        )
-        total[first : int(sample[-1]) + 1] += part.numpy()
-    return total
-
-
-def _outputs(runner, X, batch_size, target) -> np.ndarray:
-    out = [runner.forward(X[i : i + batch_size]).numpy() for i in range(0, len(X), batch_size)]
-    return np.concatenate(out)[:, target].astype(np.float64)
 
 
 def integrated_gradients(
@@ -233,15 +92,21 @@ def integrated_gradients(
     method : str, default="riemann_right"
         Quadrature rule; see :func:`quadrature`.
     batch_size : int, optional
-        Bounds peak memory. For the whole-path engine (the default for
+        Bounds peak memory: no call holds more than ``batch_size`` interpolated
+        inputs (the whole-path engine: ``max(batch_size, 1024)``), and the
+        quadrature nodes are streamed, so memory does not grow with ``n_steps``.
+        For the whole-path engine (the default for
         :func:`~igselect.network.build_emo_network` models) a call takes
-        ``max(1, batch_size // n_steps)`` samples; by default as many as keep a
-        call under about 512 MiB (``28 * P * 2LF + 64 * P * n_steps * 4Q`` bytes
-        per sample: 16 samples for the paper-sized network at 50 steps). For
-        ``engine="step"`` it counts interpolated inputs per gradient call (59
-        for the paper-sized network in float32). Other Keras models default to
-        ``512 MiB / (12 * summed layer output sizes)`` inputs and other callables
-        to ``512 MiB / (256 * input size)``, clipped to ``[1, 1024]``.
+        ``k = min(n_steps, max(batch_size, 1024))`` nodes of ``max(1, batch_size // k)``
+        paths; by default as many samples as keep a call under about 512 MiB
+        (``28 * P * 2LF + 64 * P * k * 4Q`` bytes per sample: 16 samples for the
+        paper-sized network at 50 steps), ``k`` halved from ``n_steps`` (not below
+        1024) until one path fits. For ``engine="step"`` it counts interpolated
+        inputs per gradient call (59 for the paper-sized network in float32).
+        Other Keras models default to ``512 MiB / (12 * summed layer output sizes)``
+        inputs and other callables to ``512 MiB / (256 * input size)``, clipped to
+        ``[1, 1024]``. Every call has the same shape (the last one is padded), so
+        one trace serves a whole run.
     return_deltas : bool, default=False
         Also return the completeness residuals
         ``deltas[i] = sum(IG[i]) - (F(x_i) - F(b_i))``.
@@ -301,47 +166,26 @@ def integrated_gradients(
         schedule = [_AUTO_START * 2**i for i in range(6)]  # 16 .. 512
     else:
         schedule = [_check_n_steps(n_steps, min_value=2 if method == "riemann_trapezoid" else 1)]
-    quadrature(method, schedule[0])  # validates method
-    if isinstance(target, bool) or not isinstance(target, numbers.Integral) or target < 0:
-        raise ValueError(f"target must be a non-negative int. Received: target={target!r}")
+    for m in schedule:
+        _check_method_steps(method, m)  # validates method (and Gauss-Legendre's size)
     probe = np.concatenate([X_feed[:2], B_feed[:1]])
-    eng, name = resolve_engine(model, engine=engine, dtype=dtype, probe=probe)
-    user_batch = batch_size is not None
-    if batch_size is None:
-        batch_size = default_batch_size(model, eng, name, X_feed.shape[1:])
-    elif (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, numbers.Integral)
-        or (batch_size < 1)
-    ):
-        raise ValueError(f"batch_size must be an int >= 1. Received: batch_size={batch_size!r}")
-    batch_size = int(batch_size)
-
-    runners = eng.__dict__.setdefault("_runners", {})  # reuse traces across calls
-    runner = runners.get(int(target))
-    if runner is None:
-        runner = runners[int(target)] = _Runner(eng, int(target))
-    n_out = runner.forward(probe[:1]).shape
-    if len(n_out) != 2 or target >= n_out[1]:
-        raise ValueError(
-            f"target must index a column of the model output of shape {tuple(n_out)}. "
-            f"Received: target={target!r}"
-        )
-    f_x = _outputs(runner, X_feed, batch_size, target)
-    f_b = _outputs(runner, B_feed, batch_size, target)
+    runner, eng, _, batch_size, user_batch = prepare(
+        model, X_feed, target, batch_size, probe=probe, engine=engine, dtype=dtype
+    )
+    target = int(target)
+    f_x = outputs(runner, X_feed, batch_size, target)
+    f_b = outputs(runner, B_feed, batch_size, target)
     diff = (X_feed - B_feed).astype(np.float64)
     axes = tuple(range(1, X_feed.ndim))
     for m in schedule:
-        per_call = batch_size
+        per_call, nodes = batch_size, None
         # the whole-path mode unless the per-step mode is asked for
         per_path = runner.path is not None and engine != "step"
-        if per_path:  # whole-path engine: batch_size counts samples
-            per_call = (
-                max(1, batch_size // m)
-                if user_batch
-                else eng.path_samples_per_call(m, ACTIVATION_BUDGET)
-            )
-        total = _path_integral(runner, X_feed, B_feed, method, m, per_call, verbose, per_path)
+        if per_path:  # whole-path engine: batch_size counts samples x nodes
+            per_call, nodes = _path_nodes_per_call(eng, m, batch_size, user_batch)
+        total = _path_integral(
+            runner, X_feed, B_feed, method, m, per_call, verbose, per_path, nodes_per_call=nodes
+        )
         attributions = diff * total
         deltas = attributions.sum(axis=axes) - (f_x - f_b)
         if len(schedule) == 1:

@@ -22,6 +22,9 @@ import numpy as np
 
 __all__ = ["quadrature", "QUADRATURE_METHODS"]
 
+#: Largest ``n_steps`` of the Gauss-Legendre rule (a dense eigenproblem of that size).
+MAX_GAUSS_LEGENDRE_STEPS = 2048
+
 #: Names accepted by :func:`quadrature`.
 QUADRATURE_METHODS = (
     "riemann_right",
@@ -65,7 +68,9 @@ def quadrature(method: str = "riemann_right", n_steps: int = 50) -> tuple[np.nda
           ``[-1, 1]`` to ``[0, 1]``; exact for polynomials of degree up to
           ``2m - 1``, hence the fastest to converge on smooth paths.
     n_steps : int, default=50
-        Number of nodes ``m`` (``>= 1``; ``>= 2`` for the trapezoid rule).
+        Number of nodes ``m`` (``>= 1``; ``>= 2`` for the trapezoid rule;
+        ``<= 2048`` for Gauss-Legendre, whose nodes come from a dense
+        ``m x m`` eigenproblem).
 
     Returns
     -------
@@ -77,7 +82,8 @@ def quadrature(method: str = "riemann_right", n_steps: int = 50) -> tuple[np.nda
     Raises
     ------
     ValueError
-        If ``method`` is unknown or ``n_steps`` is not a positive integer.
+        If ``method`` is unknown or ``n_steps`` is not a positive integer (or
+        exceeds 2048 for Gauss-Legendre).
 
     Examples
     --------
@@ -90,19 +96,57 @@ def quadrature(method: str = "riemann_right", n_steps: int = 50) -> tuple[np.nda
     >>> round(float(np.sum(w * a**5)), 12)  # exact for degree <= 5: 1/6
     0.166666666667
     """
+    m = _check_method_steps(method, n_steps)
+    return _nodes(method, m, 0, m)
+
+
+def _check_method_steps(method: str, n_steps) -> int:
+    """Validate ``method`` and ``n_steps`` together; return ``n_steps`` as an int."""
     if not isinstance(method, str) or method not in QUADRATURE_METHODS:
         raise ValueError(
             f"method must be one of {list(QUADRATURE_METHODS)}. Received: method={method!r}"
         )
     m = _check_n_steps(n_steps, min_value=2 if method == "riemann_trapezoid" else 1)
+    if method == "gausslegendre" and m > MAX_GAUSS_LEGENDRE_STEPS:
+        raise ValueError(
+            f"method='gausslegendre' supports n_steps <= {MAX_GAUSS_LEGENDRE_STEPS} (its nodes "
+            "come from a dense n_steps x n_steps eigenproblem); use a Riemann rule for more "
+            f"steps. Received: n_steps={n_steps!r}"
+        )
+    return m
+
+
+def _nodes(method: str, m: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and nodes ``k = start .. stop - 1`` of the ``m``-node rule (validated)."""
     if method == "gausslegendre":
+        if m > MAX_GAUSS_LEGENDRE_STEPS:
+            raise ValueError(
+                f"method='gausslegendre' supports n_steps <= {MAX_GAUSS_LEGENDRE_STEPS}. "
+                f"Received: n_steps={m}"
+            )
         nodes, weights = np.polynomial.legendre.leggauss(m)
-        return 0.5 * weights, 0.5 * (nodes + 1.0)
+        return 0.5 * weights[start:stop], 0.5 * (nodes[start:stop] + 1.0)
+    k = np.arange(start, stop, dtype=np.float64)
     if method == "riemann_trapezoid":
-        alphas = np.linspace(0.0, 1.0, m)
-        step_sizes = np.full(m, 1.0 / (m - 1))
-        step_sizes[[0, -1]] *= 0.5
+        alphas = k / (m - 1)
+        step_sizes = np.full(k.shape, 1.0 / (m - 1))
+        step_sizes[(k == 0) | (k == m - 1)] *= 0.5
         return step_sizes, alphas
-    k = np.arange(m, dtype=np.float64)
     offset = {"riemann_right": 1.0, "riemann_left": 0.0, "riemann_middle": 0.5}[method]
-    return np.full(m, 1.0 / m), (k + offset) / m
+    return np.full(k.shape, 1.0 / m), (k + offset) / m
+
+
+def quadrature_chunks(method: str, n_steps: int, chunk: int):
+    """Yield ``(step_sizes, alphas)`` of the rule in consecutive chunks of ``chunk`` nodes.
+
+    Memory is bounded by ``chunk`` (Gauss-Legendre: by ``n_steps <= 2048``),
+    not by ``n_steps``: the streamed form of :func:`quadrature`.
+    """
+    m = _check_method_steps(method, n_steps)
+    if method == "gausslegendre":
+        w, a = _nodes(method, m, 0, m)
+        for start in range(0, m, chunk):
+            yield w[start : start + chunk], a[start : start + chunk]
+        return
+    for start in range(0, m, chunk):
+        yield _nodes(method, m, start, min(start + chunk, m))

@@ -1,0 +1,356 @@
+"""The batched gradient core shared by every gradient attribution method.
+
+Every gradient method (:func:`integrated_gradients`, :func:`gradient_shap`,
+:func:`saliency`, :func:`input_x_gradient`) validates its inputs here and asks
+one :class:`_Runner` per (gradient engine, target column) for compiled calls:
+
+- ``forward(x)``: model outputs;
+- ``grad(x)``: ``dF/dx`` of the target column at a batch of points;
+- ``step(x, b, alpha, weight, segment)``: ``sum w * dF(b + alpha (x - b))/dx``
+  per segment (one segment per sample) of a batch of interpolated inputs;
+- ``path(x, b, alphas, weights)``: the fast engine's whole-path mode.
+
+The engine (:mod:`._engines`) is the fast EMO engine for
+:func:`~igselect.network.build_emo_network` models and a GradientTape through
+the model otherwise. Every batch has the same shape: the last one is padded
+(with zero weights), so one trace serves a whole run and TensorFlow never
+retraces on a ragged last batch. Memory is bounded by ``batch_size``: batches
+of points and quadrature nodes are streamed (:func:`._quadrature.quadrature_chunks`),
+nothing of the size of ``n_steps`` or ``n_samples x n_steps`` is materialised.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .._validation import check_landmark_array
+from ._engines import ACTIVATION_BUDGET, default_batch_size, resolve_engine
+from ._quadrature import quadrature_chunks
+
+__all__: list[str] = []
+
+#: In the whole-path mode a call takes at least this many quadrature nodes of a path
+#: (fewer only if the path has fewer): memory per call is bounded by
+#: ``max(batch_size, PATH_MIN_NODES)`` interpolated inputs.
+PATH_MIN_NODES = 1024
+
+
+# -- validation --------------------------------------------------------------------------------
+def _check_finite(arr: np.ndarray, name: str) -> None:
+    finite = np.isfinite(arr)
+    if not finite.all():
+        bad = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise ValueError(
+            f"{name} contains {int((~finite).sum())} NaN or infinite value(s); the first is at "
+            f"index {bad}. Received: {name}[{bad}]={arr[bad]}"
+        )
+
+
+def _is_landmark_shape(shape: tuple[int, ...]) -> bool:
+    return (len(shape) == 4 and shape[2] == 2) or (
+        len(shape) == 5 and shape[2] == 2 and shape[4] == 1
+    )
+
+
+def _resolve_model(model):
+    """A keras.Model or callable on tf tensors (a fitted estimator's ``model_``)."""
+    import keras
+
+    if not isinstance(model, keras.Model) and hasattr(model, "model_"):
+        model = model.model_  # a fitted EmoClassifier-like estimator
+    if not callable(model):
+        raise TypeError(
+            "model must be a keras.Model, a callable on tf tensors or a fitted estimator with "
+            f"a model_ attribute. Received: model of type {type(model).__name__}"
+        )
+    return model
+
+
+def _check_X(model, X) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Return ``(X_feed, out_shape)``: float32 inputs in the model's layout, X's shape."""
+    import keras
+
+    try:
+        arr = np.asarray(X, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"X must be a numeric array. Received: X of type {type(X)}") from exc
+    out_shape = arr.shape
+    if _is_landmark_shape(arr.shape):
+        arr = check_landmark_array(arr)
+        rank = len(model.input_shape) if isinstance(model, keras.Model) else 4
+        if rank == 5:  # the model wants the channel axis
+            arr = arr[..., None]
+    elif arr.ndim < 2 or arr.shape[0] == 0:
+        raise ValueError(
+            f"X must have shape (n_samples, ...) with n_samples >= 1. Received: X.shape={arr.shape}"
+        )
+    else:
+        _check_finite(arr, "X")
+    return np.ascontiguousarray(arr), out_shape
+
+
+def _check_baselines(
+    baselines, X_feed: np.ndarray, out_shape: tuple[int, ...], *, per_sample: bool = True
+) -> np.ndarray:
+    """Baselines as ``(rows, *sample)`` float32; ``rows`` is 1 or n (or any with ``not
+    per_sample``: a pool of baselines, as for GradientSHAP)."""
+    n, sample = X_feed.shape[0], X_feed.shape[1:]
+    try:
+        base = np.asarray(baselines, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"baselines must be a numeric array. Received: baselines of type {type(baselines)}"
+        ) from exc
+    cores = [sample]
+    if _is_landmark_shape(out_shape):  # with or without the channel axis
+        core = tuple(out_shape[1:4])
+        cores = [sample, core, (*core, 1)]
+    for core in dict.fromkeys(cores):
+        if base.shape == core:
+            rows = 1
+            break
+        if base.ndim == len(core) + 1 and base.shape[1:] == core and base.shape[0] >= 1:
+            rows = base.shape[0]
+            if per_sample and rows not in (1, n):
+                continue
+            break
+    else:
+        what = (
+            f"the shape of one sample {sample}, (1, *{sample}) or the shape of X {(n, *sample)}"
+            if per_sample
+            else f"the shape of one sample {sample} or (n_baselines, *{sample})"
+        )
+        raise ValueError(f"baselines must have {what}. Received: baselines.shape={base.shape}")
+    base = base.reshape((rows, *sample))
+    _check_finite(base, "baselines")
+    return np.ascontiguousarray(base)
+
+
+def _check_inputs(model, X, baselines):
+    """Return ``(X_feed, B_feed, out_shape)``; ``B_feed`` has 1 or n rows."""
+    X_feed, out_shape = _check_X(model, X)
+    return X_feed, _check_baselines(baselines, X_feed, out_shape), out_shape
+
+
+def _check_target(target) -> int:
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral) or target < 0:
+        raise ValueError(f"target must be a non-negative int. Received: target={target!r}")
+    return int(target)
+
+
+def _check_batch_size(batch_size) -> int | None:
+    if batch_size is None:
+        return None
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1. Received: batch_size={batch_size!r}")
+    return int(batch_size)
+
+
+# -- compiled calls ------------------------------------------------------------------------------
+class _Runner:
+    """Compiled forward, gradient and weighted-gradient steps for one engine and target."""
+
+    def __init__(self, engine, target: int):
+        import tensorflow as tf
+
+        # the fast engine's forward is shared by every engine of its configuration
+        self.forward = getattr(engine, "forward_fn", None) or tf.function(
+            engine.forward, reduce_retracing=True
+        )
+
+        def _expand(t, like):
+            return tf.reshape(t, tf.concat([tf.shape(t), tf.ones([tf.rank(like) - 1], tf.int32)], 0))
+
+        @tf.function(reduce_retracing=True)
+        def step(x, b, alpha, weight, segment):
+            inputs = b + _expand(alpha, x) * (x - b)
+            grad, _ = engine.gradient(inputs, target)
+            grad = grad * _expand(weight, x)
+            return tf.math.unsorted_segment_sum(grad, segment, tf.shape(x)[0])
+
+        @tf.function(reduce_retracing=True)
+        def grad(x):
+            return engine.gradient(x, target)[0]
+
+        self.step, self.grad = step, grad
+        # whole-path mode: NumPy in and out, its dense stages compiled by the engine
+        self.path = None
+        if hasattr(engine, "path_integral"):
+            self.path = lambda x, b, a, w: engine.path_integral(x, b, a, w, target)[0]
+
+
+def _runner_for(eng, target: int) -> _Runner:
+    runners = eng.__dict__.setdefault("_runners", {})  # reuse traces across calls
+    runner = runners.get(target)
+    if runner is None:
+        runner = runners[target] = _Runner(eng, target)
+    return runner
+
+
+def prepare(model, X_feed, target, batch_size, *, probe=None, engine="auto", dtype="float32"):
+    """Resolve the engine and runner; return ``(runner, eng, name, batch_size, user_batch)``.
+
+    ``batch_size`` is validated; ``None`` becomes the engine's default (interpolated
+    inputs per gradient call). The target column is checked against the model output.
+    """
+    target = _check_target(target)
+    probe = X_feed[:2] if probe is None else probe
+    eng, name = resolve_engine(model, engine=engine, dtype=dtype, probe=probe)
+    checked = _check_batch_size(batch_size)
+    user_batch = checked is not None
+    if checked is None:
+        checked = default_batch_size(model, eng, name, X_feed.shape[1:])
+    runner = _runner_for(eng, target)
+    n_out = runner.forward(probe[:1]).shape
+    if len(n_out) != 2 or target >= n_out[1]:
+        raise ValueError(
+            f"target must index a column of the model output of shape {tuple(n_out)}. "
+            f"Received: target={target!r}"
+        )
+    return runner, eng, name, checked, user_batch
+
+
+def _progress(iterable, verbose, desc, unit="batch", total=None):
+    if not verbose:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, unit=unit, leave=False, total=total)
+
+
+def _padded(arr: np.ndarray, size: int) -> np.ndarray:
+    """``arr`` with its first axis padded to ``size`` by repeating its last row."""
+    if arr.shape[0] == size:
+        return arr
+    pad = np.repeat(arr[-1:], size - arr.shape[0], axis=0)
+    return np.concatenate([arr, pad])
+
+
+# -- the core computations ---------------------------------------------------------------------
+def gradients_at(runner, points: np.ndarray, batch_size: int, verbose=0, desc="gradients"):
+    """``dF/dx`` at every row of ``points`` (float32), in fixed-shape batches."""
+    n = points.shape[0]
+    size = min(batch_size, n)
+    out = np.empty(points.shape, np.float32)
+    for start in _progress(range(0, n, size), verbose, desc):
+        stop = min(start + size, n)
+        out[start:stop] = runner.grad(_padded(points[start:stop], size)).numpy()[: stop - start]
+    return out
+
+
+def weighted_gradient_sum(runner, draws, n: int, sample_shape, batch_size: int, verbose=0):
+    """``sum_j w_j * scale_j * dF(b_j + alpha_j (x_j - b_j))/dx`` per sample (float64).
+
+    ``draws`` yields chunks ``(sample_index, x, b, alpha, weight, scale)`` of at most
+    ``batch_size`` rows (``scale`` may be None for 1); each chunk is padded to
+    ``batch_size`` rows so one trace serves all.
+    """
+    total = np.zeros((n, *sample_shape), np.float64)
+    for idx, x, b, alpha, weight, scale in draws:
+        rows = idx.shape[0]
+        size = batch_size
+        first = int(idx.min())
+        seg = (idx - first).astype(np.int32)
+        if scale is None:
+            part = runner.step(
+                _padded(x, size),
+                _padded(b, size),
+                _padded(alpha.astype(np.float32), size),
+                np.concatenate([weight.astype(np.float32), np.zeros(size - rows, np.float32)]),
+                _padded(seg, size),
+            ).numpy()
+            span = int(seg.max()) + 1
+            total[first : first + span] += part[:span]
+        else:
+            inputs = b + alpha.astype(np.float32).reshape((-1,) + (1,) * (x.ndim - 1)) * (x - b)
+            grads = runner.grad(_padded(inputs, size)).numpy()[:rows].astype(np.float64)
+            grads *= scale * weight.reshape((-1,) + (1,) * (x.ndim - 1))
+            np.add.at(total, idx, grads)
+    return total
+
+
+def _path_nodes_per_call(eng, m: int, batch_size: int, user_batch: bool) -> tuple[int, int]:
+    """``(samples, nodes)`` per call of the whole-path engine."""
+    if user_batch:
+        nodes = min(m, max(batch_size, PATH_MIN_NODES))
+        return max(1, batch_size // nodes), nodes
+    from ._emo_path import path_bytes_per_sample
+
+    nodes = m
+    while nodes > PATH_MIN_NODES and path_bytes_per_sample(eng, nodes) > ACTIVATION_BUDGET:
+        nodes = max(PATH_MIN_NODES, nodes // 2)
+    return eng.path_samples_per_call(nodes, ACTIVATION_BUDGET), nodes
+
+
+def _path_integral(
+    runner, X, B, method, n_steps, batch_size, verbose, per_path: bool | None = None, *,
+    nodes_per_call: int | None = None,
+) -> np.ndarray:  # fmt: skip
+    """Return ``sum_k w_k grad F(b + alpha_k (x - b))`` for every sample (float64).
+
+    With ``per_path`` (default: whenever the engine has a whole-path mode)
+    ``batch_size`` counts samples per call and ``nodes_per_call`` the quadrature
+    nodes of one call (default: all); otherwise ``batch_size`` counts
+    interpolated inputs, streamed over (sample, step) pairs. The quadrature nodes
+    are streamed: memory does not grow with ``n_steps``.
+    """
+    n = X.shape[0]
+    if per_path is None:
+        per_path = runner.path is not None
+    if per_path:
+        chunk = n_steps if nodes_per_call is None else int(nodes_per_call)
+        total = np.zeros(X.shape, dtype=np.float64)
+        n_chunks = -(-n_steps // chunk)
+        calls = ((s, w, a) for (w, a) in quadrature_chunks(method, n_steps, chunk)
+                 for s in range(0, n, batch_size))  # fmt: skip
+        total_calls = n_chunks * len(range(0, n, batch_size))
+        for start, w, a in _progress(calls, verbose, f"IG ({n_steps} steps)", "call", total_calls):
+            order = np.argsort(a, kind="stable")  # the path engine needs increasing nodes
+            a32, w32 = a[order].astype(np.float32), w[order].astype(np.float32)
+            stop = min(start + batch_size, n)
+            b = B[start:stop] if B.shape[0] > 1 else np.repeat(B, stop - start, axis=0)
+            total[start:stop] += runner.path(X[start:stop], b, a32, w32)
+        return total
+
+    def draws():
+        # (sample, node) pairs in sample-major order, nodes streamed per sample
+        chunk = min(batch_size, n * n_steps)
+        pending = []
+        for i in range(n):
+            for w, a in quadrature_chunks(method, n_steps, chunk):
+                pending.append((i, w, a))
+                size = sum(len(p[1]) for p in pending)
+                while size >= chunk:
+                    yield _take(pending, chunk)
+                    size -= chunk
+        if pending:
+            yield _take(pending, chunk)
+
+    def _take(pending, chunk):
+        idx, ws, als, got = [], [], [], 0
+        while pending and got < chunk:
+            i, w, a = pending[0]
+            k = min(chunk - got, len(w))
+            idx.append(np.full(k, i))
+            ws.append(w[:k])
+            als.append(a[:k])
+            got += k
+            if k == len(w):
+                pending.pop(0)
+            else:
+                pending[0] = (i, w[k:], a[k:])
+        idx = np.concatenate(idx)
+        bi = idx if B.shape[0] > 1 else np.zeros_like(idx)
+        return idx, X[idx], B[bi], np.concatenate(als), np.concatenate(ws), None
+
+    size = min(batch_size, n * n_steps)
+    return weighted_gradient_sum(runner, _progress(draws(), verbose, f"IG ({n_steps} steps)"),
+                                 n, X.shape[1:], size)  # fmt: skip
+
+
+def outputs(runner, X, batch_size, target) -> np.ndarray:
+    """The target column of the model output for every row of ``X`` (float64)."""
+    out = [runner.forward(X[i : i + batch_size]).numpy() for i in range(0, len(X), batch_size)]
+    return np.concatenate(out)[:, target].astype(np.float64)

@@ -1,0 +1,182 @@
+"""Occlusion: the drop in the target probability when landmarks are hidden.
+
+Model-agnostic (Zeiler & Fergus, 2014): it needs predictions only, so it works
+for a Keras model, a callable on arrays or any fitted estimator with
+``predict_proba`` (an SVM pipeline included). A landmark, or a group of
+landmarks such as a mesh region, is replaced by its baseline in every frame,
+and the attribution is ``F(x) - F(x with the group occluded)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_landmark_array
+from ._gradients import _check_batch_size, _check_target
+
+__all__ = ["occlusion"]
+
+
+def _predictor(model):
+    """A function ``(batch, P, 2, L) float32 -> (batch, n_outputs)`` NumPy array."""
+    import keras
+
+    if isinstance(model, keras.Model):
+        import tensorflow as tf
+
+        channel = len(model.input_shape) == 5
+        fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        return lambda x: np.asarray(fn(x[..., None] if channel else x))
+    if hasattr(model, "predict_proba"):
+        return lambda x: np.asarray(model.predict_proba(x))
+    if hasattr(model, "model_"):
+        return _predictor(model.model_)
+    if callable(model):
+        return lambda x: np.asarray(model(x))
+    raise TypeError(
+        "model_or_predict_proba must be a keras.Model, a fitted estimator with predict_proba "
+        f"(or model_), or a callable on arrays. Received: an object of type {type(model).__name__}"
+    )
+
+
+def _groups(groups, L: int) -> list[np.ndarray]:
+    """The landmark indices of every group."""
+    if groups is None:
+        return [np.array([i]) for i in range(L)]
+    if isinstance(groups, dict):
+        out = []
+        seen = np.zeros(L, bool)
+        for name, idx in groups.items():
+            idx = np.asarray(idx).ravel()
+            if idx.size == 0 or idx.dtype.kind not in "iu" or idx.min() < 0 or idx.max() >= L:
+                raise ValueError(
+                    f"groups[{name!r}] must hold landmark indices in [0, {L}). "
+                    f"Received: groups[{name!r}]={idx.tolist()!r}"
+                )
+            if seen[idx].any():
+                raise ValueError(
+                    f"groups must not overlap; landmark {int(idx[seen[idx]][0])} is in more than "
+                    f"one group. Received: groups[{name!r}]={idx.tolist()!r}"
+                )
+            seen[idx] = True
+            out.append(idx)
+        return out
+    ids = np.asarray(groups)
+    if ids.shape != (L,) or ids.dtype.kind not in "iu":
+        raise ValueError(
+            f"groups must be None, a dict name -> landmark indices, or an int array of shape "
+            f"(n_landmarks,)=({L},) of group ids. Received: groups with shape {ids.shape} and "
+            f"dtype {ids.dtype}"
+        )
+    return [np.flatnonzero(ids == g) for g in np.unique(ids)]
+
+
+def _baseline(baseline, X: np.ndarray) -> np.ndarray:
+    """Baseline as ``(1 or n, P, 2, L)``."""
+    n, P, _, L = X.shape
+    if isinstance(baseline, str):
+        if baseline != "mean":
+            raise ValueError(
+                f"baseline must be 'mean' or an array. Received: baseline={baseline!r}"
+            )
+        return X.mean(axis=(0, 1), keepdims=True).repeat(P, axis=1)
+    base = np.asarray(baseline, dtype=np.float32)
+    for shape in ((2, L), (P, 2, L), (1, P, 2, L), (n, P, 2, L)):
+        if base.shape == shape:
+            if not np.isfinite(base).all():
+                raise ValueError("baseline contains NaN or infinite values.")
+            rows = base.shape[0] if base.ndim == 4 else 1
+            return np.broadcast_to(base, (rows, P, 2, L))
+    raise ValueError(
+        f"baseline must be 'mean' or an array of shape (2, L), (P, 2, L), (1, P, 2, L) or "
+        f"(n, P, 2, L) = (2, {L}), ({P}, 2, {L}) or ({n}, {P}, 2, {L}). "
+        f"Received: baseline.shape={base.shape}"
+    )
+
+
+def occlusion(
+    model_or_predict_proba,
+    X,
+    *,
+    baseline="mean",
+    groups=None,
+    target: int = 1,
+    batch_size: int | None = None,
+) -> np.ndarray:
+    """Occlusion attribution per landmark: the drop in ``F`` when it is hidden.
+
+    ``scores[i, l] = F(x_i) - F(x_i with the group of l replaced by the baseline
+    in every frame)``, ``F`` the ``target`` column of the predicted
+    probabilities. Positive: hiding the landmark lowers the target probability.
+
+    Parameters
+    ----------
+    model_or_predict_proba : keras.Model, fitted estimator or callable
+        A Keras model, any fitted estimator with ``predict_proba`` on landmark
+        arrays (for example a :class:`~sklearn.pipeline.Pipeline` ending in an
+        SVM with ``probability=True``), an estimator with a Keras ``model_``,
+        or a callable mapping a float32 array ``(batch, P, 2, L)`` to
+        ``(batch, n_outputs)``.
+    X : array-like of shape (n_samples, n_frames, 2, n_landmarks[, 1])
+        Landmark sequences.
+    baseline : "mean" or array-like, default="mean"
+        What an occluded landmark becomes. ``"mean"``: its mean position over
+        the samples and frames of ``X``. An array of shape ``(2, L)`` (a
+        position per landmark, the same in every frame), ``(P, 2, L)`` or
+        ``(1 or n, P, 2, L)`` (per frame, per sample).
+    groups : None, array-like of shape (n_landmarks,) or dict, default=None
+        ``None``: every landmark alone. An int array of group ids per landmark,
+        or a dict ``name -> landmark indices`` (non-overlapping; landmarks in no
+        group get 0): each group is occluded as a whole.
+    target : int, default=1
+        Column of the predicted probabilities.
+    batch_size : int, optional
+        Occluded inputs per prediction call (bounds peak memory); default 256.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples, n_landmarks), float64
+        Every landmark of a group receives the whole group's drop (the same
+        value, not a share of it), so a ranking of landmarks ranks the groups.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def f(x):  # reads landmark 2's x coordinate only
+    ...     p = 1 / (1 + np.exp(-x[:, :, 0, 2].sum(1)))
+    ...     return np.stack([1 - p, p], axis=1)
+    >>> X = np.zeros((1, 2, 2, 4)); X[0, :, 0, 2] = 1.0
+    >>> occlusion(f, X, baseline=np.zeros((2, 4))).round(3)
+    array([[0.   , 0.   , 0.381, 0.   ]])
+    """
+    predict = _predictor(model_or_predict_proba)
+    target = _check_target(target)
+    batch_size = _check_batch_size(batch_size) or 256
+    arr = check_landmark_array(X)
+    n, P, _, L = arr.shape
+    base = _baseline(baseline, arr)
+    members = _groups(groups, L)
+    full = predict(arr[: min(n, batch_size)])
+    if full.ndim != 2 or target >= full.shape[1]:
+        raise ValueError(
+            f"target must index a column of the predicted probabilities of shape "
+            f"{tuple(full.shape)}. Received: target={target!r}"
+        )
+    f_x = np.concatenate(
+        [predict(arr[i : i + batch_size])[:, target] for i in range(0, n, batch_size)]
+    ).astype(np.float64)
+    n_groups = len(members)
+    scores = np.zeros((n, L), np.float64)
+    items = n * n_groups
+    for start in range(0, items, batch_size):
+        stop = min(start + batch_size, items)
+        sample, group = np.divmod(np.arange(start, stop), n_groups)
+        occluded = arr[sample].copy()
+        b = base[sample if base.shape[0] > 1 else np.zeros_like(sample)]
+        for row, g in enumerate(group):
+            idx = members[g]
+            occluded[row, :, :, idx] = b[row, :, :, idx]
+        drop = f_x[sample] - np.asarray(predict(occluded))[:, target]
+        for row, (i, g) in enumerate(zip(sample, group, strict=True)):
+            scores[i, members[g]] = drop[row]
+    return scores
