@@ -1,4 +1,8 @@
-"""Plots of landmark attributions and selections on the face mesh (matplotlib).
+"""Plots of landmark attributions and selections on a face, body or hand (matplotlib).
+
+Every landmark plot takes ``scheme=`` (a :class:`~igselect.landmarks.LandmarkScheme`,
+inferred from the number of landmarks by default) for its drawing edges, its regions and
+its default shape.
 
 * :func:`plot_landmark_importance` draws one face with its landmarks coloured
   by score, or with the selected ones circled (the paper's Fig. 3 panels).
@@ -19,7 +23,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .landmarks import mesh
+from .landmarks import mesh, region_shares, rigid_share
+from .landmarks.schemes import FACE_MESH_468 as mesh_scheme
+from .landmarks.schemes import SCHEMES, resolve_scheme
 
 __all__ = [
     "plot_landmark_importance",
@@ -27,30 +33,6 @@ __all__ = [
     "plot_ig_path",
     "plot_scores_by_region",
 ]
-
-# Ordered MediaPipe contours (FaceLandmarksConnections), copied so that plotting
-# does not import MediaPipe (which imports TensorFlow).
-# fmt: off
-_CONTOURS = {
-    "face_oval": [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379,
-                  378, 400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127,
-                  162, 21, 54, 103, 67, 109, 10],
-    "lips_outer": [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0,
-                   37, 39, 40, 185, 61],
-    "lips_inner": [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13,
-                   82, 81, 80, 191, 78],
-    "right_eye": [33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246,
-                  33],
-    "left_eye": [263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388,
-                 466, 263],
-    "right_brow_upper": [70, 63, 105, 66, 107],
-    "right_brow_lower": [46, 53, 52, 65, 55],
-    "left_brow_upper": [300, 293, 334, 296, 336],
-    "left_brow_lower": [276, 283, 282, 295, 285],
-    "nose_bridge": [168, 6, 197, 195, 5, 4, 1, 19, 94, 2],
-    "nose_base": [98, 97, 2, 326, 327],
-}
-# fmt: on
 
 _HIGHLIGHT = "#1f5fbf"  # the blue of the paper's Fig. 3 circles
 
@@ -64,9 +46,11 @@ def _new_axes(ax, figsize):
     return fig.add_subplot()
 
 
-def _check_face(face, n_landmarks: int | None = None) -> np.ndarray:
+def _check_face(face, n_landmarks: int | None = None, scheme=None) -> np.ndarray:
     if face is None:
-        return mesh.mean_shape()
+        if scheme is None and n_landmarks in (None, mesh.N_LANDMARKS):
+            return mesh.mean_shape()
+        return resolve_scheme(scheme, n_landmarks).canonical_shape()
     arr = np.asarray(face, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[0] != 2 or not np.isfinite(arr).all():
         raise ValueError(
@@ -81,11 +65,32 @@ def _check_face(face, n_landmarks: int | None = None) -> np.ndarray:
     return arr
 
 
-def _draw_face(ax, face: np.ndarray, *, point_size: float = 4.0) -> None:
-    """Grey landmark dots plus the mesh contours, in image orientation."""
-    if face.shape[1] == mesh.N_LANDMARKS:
-        for line in _CONTOURS.values():
-            ax.plot(*face[:, line], color="0.55", lw=0.8, zorder=1, solid_capstyle="round")
+def _face_scheme(face: np.ndarray, scheme):
+    """The scheme to draw ``face`` with: ``scheme``, or inferred; None if unknown."""
+    if scheme is not None:
+        return resolve_scheme(scheme, face.shape[1], received=f"face.shape={face.shape}")
+    counts = {s.n_landmarks: s for s in SCHEMES.values()}
+    return counts.get(face.shape[1])
+
+
+def _edge_chains(edges) -> list[list[int]]:
+    """Join consecutive edges that share an end point into polylines (fewer artists)."""
+    chains: list[list[int]] = []
+    for a, b in np.asarray(edges, dtype=int).reshape(-1, 2).tolist():
+        if chains and chains[-1][-1] == a:
+            chains[-1].append(b)
+        else:
+            chains.append([a, b])
+    return chains
+
+
+def _draw_face(ax, face: np.ndarray, *, point_size: float | None = None, scheme=None) -> None:
+    """Grey landmark dots plus the scheme's edges, in image orientation."""
+    scheme = _face_scheme(face, scheme)
+    for line in _edge_chains(scheme.edges if scheme is not None else ()):
+        ax.plot(*face[:, line], color="0.55", lw=0.8, zorder=1, solid_capstyle="round")
+    if point_size is None:
+        point_size = 4.0 if face.shape[1] > 100 else 14.0
     ax.scatter(*face, s=point_size, color="0.72", linewidths=0, zorder=2)
     ax.set_aspect("equal")
     pad = 0.04 * np.ptp(face, axis=1).max()
@@ -127,6 +132,7 @@ def plot_landmark_importance(
     title: str | None = None,
     cmap: str = "magma_r",
     colorbar: bool = True,
+    scheme=None,
 ):
     """Draw landmark scores or a landmark selection on a face.
 
@@ -137,8 +143,9 @@ def plot_landmark_importance(
         coloured by its score. Boolean mask or integer indices: the selected
         landmarks are circled in blue, as in the paper's Fig. 3.
     face : array-like of shape (2, n_landmarks_in), default=None
-        Face to draw on, in image orientation (y down). ``None`` uses the mean
-        neutral face of the London set (:func:`igselect.landmarks.mesh.mean_shape`).
+        Face (or body, or hand) to draw on, in image orientation (y down). ``None``
+        uses the scheme's canonical shape: for the mesh, the mean neutral face of the
+        London set (:func:`igselect.landmarks.mesh.mean_shape`).
     n_landmarks : int, default=None
         With float scores, also circle the ``n_landmarks`` best landmarks.
     ax : matplotlib Axes, default=None
@@ -149,6 +156,10 @@ def plot_landmark_importance(
         Colormap of the scores.
     colorbar : bool, default=True
         Add a colorbar when scores are drawn.
+    scheme : LandmarkScheme, str or None, default=None
+        Landmark scheme, for the edges and the default face. ``None`` infers it from
+        the number of scores (or of the face's landmarks; the 468-point mesh for bare
+        indices without a face); a face of another size is drawn without edges.
 
     Returns
     -------
@@ -162,17 +173,21 @@ def plot_landmark_importance(
     >>> ax = plot_landmark_importance(scores, n_landmarks=16)
     >>> len(ax.collections[-1].get_offsets())
     16
+    >>> from igselect.landmarks import IBUG_68
+    >>> ax = plot_landmark_importance(np.arange(36, 48), scheme=IBUG_68)  # the eyes
     """
     scores, selected = _as_selection(scores_or_mask, n_landmarks)
     size = scores.size if scores is not None else None
-    face = _check_face(face, size)
+    if size is None and np.asarray(scores_or_mask).dtype == bool:
+        size = np.asarray(scores_or_mask).size
+    face = _check_face(face, size, scheme)
     if selected.size and selected.max() >= face.shape[1]:
         raise ValueError(
             f"landmark index {selected.max()} is out of range for a face of "
             f"{face.shape[1]} landmarks."
         )
     ax = _new_axes(ax, (4.2, 4.8))
-    _draw_face(ax, face)
+    _draw_face(ax, face, scheme=scheme)
     if scores is not None:
         order = np.argsort(scores)  # draw the important ones last, on top
         sizes = 6 + 40 * (scores[order] - scores.min()) / max(np.ptp(scores), 1e-12)
@@ -198,10 +213,11 @@ def plot_landmark_importance(
 def plot_selection_grid(
     ranking_or_selector,
     *,
-    sizes: Sequence[int] = (468, 234, 128, 64, 32, 16),
+    sizes: Sequence[int] | None = None,
     face=None,
     title: str | None = None,
     ncols: int = 3,
+    scheme=None,
 ):
     """One face per number of kept landmarks, like the paper's Fig. 3.
 
@@ -210,14 +226,19 @@ def plot_selection_grid(
     ranking_or_selector : GlobalIGSelector or array-like of int
         A fitted selector (its ``ranking_`` is used) or landmark indices
         ordered best first.
-    sizes : sequence of int, default=(468, 234, 128, 64, 32, 16)
-        Numbers of top landmarks to circle, one panel each.
+    sizes : sequence of int, default=None
+        Numbers of top landmarks to circle, one panel each. ``None`` means
+        ``(468, 234, 128, 64, 32, 16)`` for the mesh and ``L`` halved five times
+        (``68, 34, 17, 8, 4, 2``) for a ranking of ``L`` landmarks of another scheme.
     face : array-like of shape (2, n_landmarks_in), default=None
-        Face to draw on; the mean London neutral face by default.
+        Face to draw on; the scheme's canonical shape by default (the mean London
+        neutral face for the mesh).
     title : str, default=None
         Figure title (e.g. the emotion).
     ncols : int, default=3
         Panels per row.
+    scheme : LandmarkScheme, str or None, default=None
+        Landmark scheme; ``None`` infers it from the ranking's length.
 
     Returns
     -------
@@ -238,15 +259,21 @@ def plot_selection_grid(
             "ranking_or_selector must be a fitted selector with ranking_ or a 1-D array of "
             f"landmark indices. Received: shape={ranking.shape}, dtype={ranking.dtype}"
         )
+    if sizes is None:
+        n = ranking.size
+        sizes = (468, 234, 128, 64, 32, 16) if n == mesh.N_LANDMARKS else [n >> k for k in range(6)]
+        sizes = list(dict.fromkeys(s for s in sizes if s >= 1))
     sizes = [int(s) for s in sizes]
     if not sizes or any(not 1 <= s <= ranking.size for s in sizes):
         raise ValueError(f"sizes must be in [1, {ranking.size}]. Received: sizes={sizes}")
+    if face is None:
+        face = _check_face(None, ranking.size, scheme)
     ncols = min(int(ncols), len(sizes))
     nrows = -(-len(sizes) // ncols)
     fig = Figure(figsize=(2.7 * ncols, 3.1 * nrows + (0.4 if title else 0)), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, n in zip(axes, sizes, strict=False):
-        plot_landmark_importance(ranking[:n], face=face, ax=ax, title=f"L = {n}")
+        plot_landmark_importance(ranking[:n], face=face, ax=ax, title=f"L = {n}", scheme=scheme)
     for ax in axes[len(sizes) :]:
         fig.delaxes(ax)
     if title is not None:
@@ -340,12 +367,13 @@ def plot_scores_by_region(
     indices=None,
     ax=None,
     title: str | None = None,
-    rigid_regions: Sequence[str] = mesh.RIGID_REGIONS,
+    rigid_regions: Sequence[str] | None = None,
+    scheme=None,
 ):
-    """Bar chart of the attribution share of each face-mesh region.
+    """Bar chart of the attribution share of each region of the landmark scheme.
 
-    Regions that move little with expression (``rigid_regions``: nose, face
-    outline and forehead by default) are drawn in orange; a large share there
+    Regions that move little with expression (``rigid_regions``: for the mesh the
+    nose, face outline and forehead by default) are drawn in orange; a large share there
     hints that the classifier relies on head shape or pose rather than on the
     expression. Black ticks show each region's share of landmarks, which
     uniform attribution would give.
@@ -355,13 +383,17 @@ def plot_scores_by_region(
     scores : array-like of shape (n_landmarks_in,)
         Attribution per landmark; absolute values are used.
     indices : array-like of int, default=None
-        Landmark index of each score; ``None`` means all 468.
+        Landmark index of each score; ``None`` means all landmarks of the scheme.
     ax : matplotlib Axes, default=None
         Axes to draw on; a new figure is made when ``None``.
     title : str, default=None
         Axes title; the rigid share is appended to it.
-    rigid_regions : sequence of str, default=mesh.RIGID_REGIONS
-        Region names counted as expression-invariant.
+    rigid_regions : sequence of str, default=None
+        Region names counted as expression-invariant; ``None`` means the scheme's
+        rigid regions (:data:`igselect.landmarks.mesh.RIGID_REGIONS` for the mesh).
+    scheme : LandmarkScheme, str or None, default=None
+        Landmark scheme; ``None`` infers it from the number of scores (the 468-point
+        mesh when ``indices`` is given).
 
     Returns
     -------
@@ -377,10 +409,15 @@ def plot_scores_by_region(
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim != 1:
         raise ValueError(f"scores must be 1-D. Received: scores.shape={scores.shape}")
-    shares = mesh.region_shares(scores, indices)
-    rigid = float(mesh.rigid_share(scores, indices, regions=tuple(rigid_regions)))
-    idx = np.arange(mesh.N_LANDMARKS) if indices is None else np.asarray(indices)
-    names = mesh.landmark_regions(idx)
+    if indices is None:
+        scheme = resolve_scheme(scheme, scores.size, received=f"scores.shape={scores.shape}")
+    else:
+        scheme = mesh_scheme if scheme is None else resolve_scheme(scheme)
+    if rigid_regions is None:
+        rigid_regions = scheme.rigid_regions
+    shares = region_shares(scores, indices, scheme=scheme)
+    rigid = float(rigid_share(scores, indices, regions=tuple(rigid_regions), scheme=scheme))
+    names = scheme.landmark_regions(indices)
     labels = list(shares)
     values = [shares[name] for name in labels]
     uniform = [np.mean(names == name) for name in labels]
