@@ -79,13 +79,16 @@ def ours(ext, path: Path) -> tuple[int, float, float]:
 
 
 def parallel(paths: list[Path], model: Path, n_jobs: int, backend: str = "threading") -> float:
+    from functools import partial
+
     from joblib import parallel_config
 
+    from igselect.landmarks import FaceMeshExtractor
     from igselect.landmarks._parallel import extract_many
 
     start = time.perf_counter()
     with parallel_config(backend=backend):
-        extract_many("video", paths, params={"model_path": model}, n_jobs=n_jobs)
+        extract_many(partial(FaceMeshExtractor, model), paths, method="video", n_jobs=n_jobs)
     return time.perf_counter() - start
 
 

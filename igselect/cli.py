@@ -7,12 +7,37 @@ commands, so ``igselect --help`` starts instantly.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 __all__ = ["main"]
 
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _n_jobs(text: str) -> int:
+    """argparse type: a worker count >= 1, or -1 for all cores."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1 and value != -1:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive integer or -1 (all cores), got {text!r}"
+        )
+    return value
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -35,8 +60,19 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     ext.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="inputs")
     ext.add_argument("-o", "--output", required=True, type=Path, help="output .npz file")
-    ext.add_argument("--frames", type=int, default=16, help="frames per video (default 16)")
-    ext.add_argument("--jobs", type=int, default=1, help="parallel workers (default 1)")
+    ext.add_argument(
+        "--frames", type=_positive_int, default=16, help="frames per video (default 16)"
+    )
+    ext.add_argument(
+        "--jobs", type=_n_jobs, default=1, help="parallel workers, -1 for all cores (default 1)"
+    )
+    ext.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="folder for one small .npz per input, reused by later runs (resumes an "
+        "interrupted run; keyed on the files' contents and the extraction settings)",
+    )
     ext.add_argument("--model", type=Path, default=None, help="face_landmarker.task bundle")
     ext.add_argument(
         "--missing",
@@ -56,94 +92,189 @@ def _is_ckplus(path: Path) -> bool:
     )
 
 
+class _Tally:
+    """Counts of the inputs by outcome, for the summary line."""
+
+    def __init__(self):
+        self.inputs = self.found = 0
+        self.frames_total = self.frames_missing = 0
+        self.noface: list[str] = []
+        self.unreadable: list[str] = []
+        self.errors: list[str] = []
+
+    def failed(self, name: str, exc: BaseException) -> None:
+        from igselect.landmarks import NoFaceError, UnreadableInputError
+
+        if isinstance(exc, NoFaceError):
+            self.noface.append(name)
+            return
+        unreadable = isinstance(exc, UnreadableInputError | OSError)
+        (self.unreadable if unreadable else self.errors).append(name)
+        print(f"igselect: {name}: {exc}", file=sys.stderr)
+
+    def summary(self) -> str:
+        return (
+            f"inputs: {self.inputs}  faces found: {self.found}  no face: {len(self.noface)}  "
+            f"unreadable: {len(self.unreadable)}  errors: {len(self.errors)}  "
+            f"video frames: {self.frames_total}  frames missing: {self.frames_missing}"
+        )
+
+    def details(self) -> list[str]:
+        lines = []
+        for what, names in (
+            ("no face", self.noface),
+            ("unreadable", self.unreadable),
+            ("error", self.errors),
+        ):
+            lines += [f"  {what}: {name}" for name in names[:10]]
+            if len(names) > 10:
+                lines.append(f"  ... and {len(names) - 10} more ({what})")
+        return lines
+
+
+def _output_path(path: Path) -> Path:
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
+def _check_output(output: Path) -> None:
+    """Fail before any extraction when ``output`` cannot be written."""
+    import tempfile
+
+    from igselect.datasets._cache import remove_stale_temps
+
+    if output.is_dir():
+        raise IsADirectoryError(f"cannot write the output {str(output)!r}: it is a folder")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=output.name + ".", suffix=".probe", dir=output.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OSError(
+            exc.errno, f"cannot write the output {str(output)!r}: {exc.strerror or exc}"
+        ) from exc
+    remove_stale_temps(output.parent, prefix=output.name + ".~")  # left by a killed run
+
+
 def _extract(args) -> int:
+    import functools
+
     import numpy as np
 
     from igselect.datasets import load_ckplus, load_image_folder
-    from igselect.landmarks import resolve_face_model
-    from igselect.landmarks._parallel import extract_many
+    from igselect.datasets._cache import extract_cached, write_atomic
+    from igselect.landmarks import (
+        FaceMeshExtractor,
+        fill_missing_frames,
+        resample_frames,
+        resolve_face_model,
+    )
 
-    model = resolve_face_model(args.model)
-    blocks: list[dict] = []  # each: data (n, P, 2, L), files, optional target/subject
-    n_inputs, n_found, frames_total, frames_missing = 0, 0, 0, 0
-    noface: list[str] = []
-    images = [p for p in args.paths if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES]
-    videos = [p for p in args.paths if p.is_file() and p not in images]
+    output = _output_path(args.output)
+    _check_output(output)
     for p in args.paths:
         if not p.exists():
             raise FileNotFoundError(f"no such file or folder: {str(p)!r}")
+    model = resolve_face_model(args.model)
+    factory = functools.partial(FaceMeshExtractor, model)
+    cache_dir = None if args.cache_dir is None else args.cache_dir.expanduser()
+    blocks: list[dict] = []  # each: data (n, P, 2, L), files, optional target/subject
+    tally = _Tally()
+    images = [p for p in args.paths if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES]
+    videos = [p for p in args.paths if p.is_file() and p not in images]
+    common = {"model_path": model, "n_jobs": args.jobs, "verbose": args.verbose}
+    for p in args.paths:
         if not p.is_dir():
             continue
-        common = {"model_path": model, "n_jobs": args.jobs, "verbose": args.verbose}
         if _is_ckplus(p):
             b = load_ckplus(
                 p,
                 n_frames=args.frames,
                 include_contempt=args.include_contempt,
                 missing=args.missing,
+                cache_dir=None if cache_dir is None else cache_dir / "ckplus",
                 **common,
             )
-            n_seq = len(b.data) + b.n_skipped_noface
-            n_inputs += n_seq
-            n_found += len(b.data)
-            frames_total += int(b.frames_total.sum())
-            frames_missing += int(b.frames_missing.sum())
-            noface += [s for s, why in b.skipped if why == "no face found"]
+            tally.inputs += len(b.data) + b.n_skipped_noface
+            tally.found += len(b.data)
+            tally.frames_total += int(b.frames_total.sum())
+            tally.frames_missing += int(b.frames_missing.sum())
+            tally.noface += [s for s, why in b.skipped if why == "no face found"]
             print(
                 f"{p}: CK+ sequences skipped: {b.n_skipped_unlabelled} unlabelled, "
                 f"{b.n_skipped_contempt} contempt, {b.n_skipped_noface} without a face"
             )
             files = list(b.sequence)
         else:
-            b = load_image_folder(p, missing="skip", **common)
-            n_inputs += len(b.data) + b.n_noface
-            n_found += len(b.data)
-            noface += b.skipped
+            b = load_image_folder(
+                p,
+                missing="skip",
+                cache_dir=None if cache_dir is None else cache_dir / "images",
+                **common,
+            )
+            tally.inputs += len(b.data) + b.n_noface
+            tally.found += len(b.data)
+            tally.noface += b.skipped
             files = b.files
         blocks.append({"data": b.data, "files": files, "target": b.target, "subject": b.subject})
 
-    params = {"model_path": model}
+    cached = {
+        "cache_dir": None if cache_dir is None else cache_dir / "files",
+        "n_jobs": args.jobs,
+        "verbose": args.verbose,
+    }
     if images:
-        res = extract_many("image", images, params=params, n_jobs=args.jobs, verbose=args.verbose)
-        n_inputs += len(images)
-        good = [(p, r) for p, r in zip(images, res, strict=True) if isinstance(r, np.ndarray)]
-        noface += [
-            str(p) for p, r in zip(images, res, strict=True) if not isinstance(r, np.ndarray)
-        ]
-        n_found += len(good)
+        res = extract_cached(
+            factory, [(p.name, p, [p]) for p in images], method="image", desc="images", **cached
+        )
+        tally.inputs += len(images)
+        good = []
+        for p, r in zip(images, res, strict=True):
+            if isinstance(r, Exception):
+                tally.failed(str(p), r)
+            elif not r["found"].all():
+                tally.noface.append(str(p))
+            else:
+                good.append((p, r["landmarks"][0]))
+        tally.found += len(good)
         if good:
             data = np.stack([r for _, r in good])[:, None]
             if videos:  # a still photo as a constant sequence, to stack with the videos
                 data = np.repeat(data, args.frames, axis=1)
             blocks.append({"data": data, "files": [str(p) for p, _ in good]})
     if videos:
-        res = extract_many(
-            "video",
-            videos,
-            params=params,
-            kwargs={"n_frames": args.frames, "missing": args.missing},
-            n_jobs=args.jobs,
-            verbose=args.verbose,
+        res = extract_cached(
+            factory, [(p.name, p, [p]) for p in videos], method="video", desc="videos", **cached
         )
-        n_inputs += len(videos)
+        tally.inputs += len(videos)
         good = []
         for p, r in zip(videos, res, strict=True):
             if isinstance(r, Exception):
-                noface.append(str(p))
-                print(f"igselect: {p}: {r}", file=sys.stderr)
-                frames_total += getattr(r, "n_frames", None) or 0
-                frames_missing += getattr(r, "n_frames", None) or 0
+                tally.failed(str(p), r)
                 continue
-            good.append((p, r))
-            frames_total += r.n_frames_total
-            frames_missing += r.n_missing
-        n_found += len(good)
+            found = r["found"]
+            tally.frames_total += int(found.size)
+            tally.frames_missing += int((~found).sum())
+            if not found.any():
+                tally.noface.append(str(p))
+                print(
+                    f"igselect: {p}: no face in this video ({found.size} frames)", file=sys.stderr
+                )
+                continue
+            try:
+                seq = fill_missing_frames(r["landmarks"], args.missing, name=str(p))
+            except ValueError as exc:  # missing="raise" and some frames have no face
+                tally.failed(str(p), exc)
+                continue
+            good.append((p, resample_frames(seq, args.frames)))
+        tally.found += len(good)
         if good:
-            data = np.stack([r.landmarks for _, r in good])
+            data = np.stack([r for _, r in good])
             blocks.append({"data": data, "files": [str(p) for p, _ in good]})
 
     if not blocks:
-        print(f"igselect: no face found in any of the {n_inputs} inputs", file=sys.stderr)
+        print(f"igselect: nothing extracted. {tally.summary()}", file=sys.stderr)
+        print("\n".join(tally.details()), file=sys.stderr)
         return 1
     shapes = {b["data"].shape[1:] for b in blocks}
     if len(shapes) > 1:
@@ -155,15 +286,10 @@ def _extract(args) -> int:
     for key in ("target", "subject"):
         if all(key in b for b in blocks):
             out[key] = np.array([str(v) for b in blocks for v in b[key]])
-    output = args.output if args.output.suffix == ".npz" else args.output.with_suffix(".npz")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(output, **out)
-    print(
-        f"inputs: {n_inputs}  faces found: {n_found}  no face: {len(noface)}  "
-        f"video frames: {frames_total}  frames missing: {frames_missing}"
-    )
-    for name in noface[:10]:
-        print(f"  no face: {name}")
+    write_atomic(output, lambda fh: np.savez_compressed(fh, **out))
+    print(tally.summary())
+    for line in tally.details():
+        print(line)
     print(f"wrote {output}: data {out['data'].shape}")
     return 0
 

@@ -15,6 +15,7 @@ resampled to ``n_frames`` frames.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -59,7 +60,13 @@ def _find_dirs(root: Path) -> tuple[Path, Path]:
 
 
 def _read_code(path: Path) -> int:
-    text = path.read_text().split()
+    try:
+        text = path.read_bytes().decode("ascii").split()
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"malformed CK+ emotion file {str(path)!r}: byte {exc.object[exc.start]:#04x} at "
+            f"offset {exc.start} is not text (expected one number, e.g. '5.0000000e+00')"
+        ) from None
     try:
         code = float(text[0])
     except (IndexError, ValueError):
@@ -157,7 +164,12 @@ def load_ckplus(
     >>> ck.data.shape, sorted(set(ck.target))  # doctest: +SKIP
     ((327, 16, 2, 468), ['anger', 'disgust', 'fear', 'happiness', 'sadness', 'surprise'])
     """
-    from igselect.landmarks import fill_missing_frames, resample_frames, resolve_face_model
+    from igselect.landmarks import (
+        FaceMeshExtractor,
+        fill_missing_frames,
+        resample_frames,
+        resolve_face_model,
+    )
 
     images_dir, emotion_dir = _find_dirs(Path(root).expanduser())
     resample_frames(np.zeros((1, 2, 1)), n_frames)  # validates n_frames before any work
@@ -186,11 +198,12 @@ def load_ckplus(
     if not items and not skipped:
         raise FileNotFoundError(f"no image sequences under {str(images_dir)!r}")
 
-    params = {"model_path": resolve_face_model(model_path)}
+    factory = functools.partial(FaceMeshExtractor, resolve_face_model(model_path))
     results = extract_cached(
-        "sequence",
+        factory,
         items,
-        params=params,
+        method="sequence",
+        root=images_dir,
         cache_dir=None if cache_dir is None else Path(cache_dir).expanduser(),
         n_jobs=n_jobs,
         verbose=verbose,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -79,7 +80,7 @@ def load_image_folder(
     >>> london.data.shape, sorted(set(london.target))  # doctest: +SKIP
     ((120, 1, 2, 468), ['neutral', 'smiling'])
     """
-    from igselect.landmarks import resolve_face_model
+    from igselect.landmarks import FaceMeshExtractor, resolve_face_model
 
     if missing not in ("raise", "skip"):
         raise ValueError(f"missing must be 'raise' or 'skip'. Received: missing={missing!r}")
@@ -107,9 +108,10 @@ def load_image_folder(
             "expected root/<label>/<image>"
         )
     results = extract_cached(
-        "image",
+        functools.partial(FaceMeshExtractor, resolve_face_model(model_path)),
         items,
-        params={"model_path": resolve_face_model(model_path)},
+        method="image",
+        root=root,
         cache_dir=None if cache_dir is None else Path(cache_dir).expanduser(),
         n_jobs=n_jobs,
         verbose=verbose,

@@ -11,7 +11,13 @@ from ._scheme_ops import mirror, region_shares, rigid_share
 from ._time import fill_missing_frames, resample_frames
 from .aligner import LandmarkAligner
 from .displacement import OnsetDisplacement
-from .extractor import N_MESH_LANDMARKS, FaceMeshExtractor, NoFaceError, VideoLandmarks
+from .extractor import (
+    N_MESH_LANDMARKS,
+    FaceMeshExtractor,
+    NoFaceError,
+    UnreadableInputError,
+    VideoLandmarks,
+)
 from .mesh import REGIONS, RIGID_REGIONS, landmark_names, landmark_regions, mirror_permutation
 from .schemes import (
     FACE_MESH_468,
@@ -39,6 +45,7 @@ __all__ = [
     "OnsetDisplacement",
     "REGIONS",
     "RIGID_REGIONS",
+    "UnreadableInputError",
     "VideoLandmarks",
     "face_model_cache_dir",
     "fill_missing_frames",

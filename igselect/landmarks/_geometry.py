@@ -17,6 +17,10 @@ import numpy as np
 __all__: list[str] = []
 
 
+class UnreadableInputError(ValueError):
+    """An input file could not be decoded (corrupt, empty, or not an image or video)."""
+
+
 def read_bgr(image) -> np.ndarray:
     """Return a contiguous ``uint8`` BGR image from a path or an array.
 
@@ -32,7 +36,7 @@ def read_bgr(image) -> np.ndarray:
         data = np.fromfile(str(path), dtype=np.uint8)
         img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
         if img is None:
-            raise ValueError(
+            raise UnreadableInputError(
                 f"could not decode {str(path)!r} as an image (corrupt or not an image)"
             )
         return img

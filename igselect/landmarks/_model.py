@@ -10,6 +10,12 @@ looks for it, in order:
 4. a download from Google's model storage into that cache, checked against a
    pinned sha256 and written atomically (temporary file + :func:`os.replace`),
    so an interrupted download never leaves a broken file behind.
+
+A file given by path or by ``IGSELECT_FACE_MODEL`` may be another model version,
+so it is used; but when its sha256 is not the pinned one, a warning names the
+file and both hashes (a tampered or unexpected model moves the landmarks). The
+hash is computed once per file per process (:func:`model_sha256` remembers it by
+path, size and modification time), so checking costs nothing on later calls.
 """
 
 from __future__ import annotations
@@ -18,12 +24,20 @@ import hashlib
 import os
 import sys
 import tempfile
+import threading
 import urllib.error
 import urllib.request
+import warnings
 import zipfile
 from pathlib import Path
 
-__all__ = ["resolve_face_model", "face_model_cache_dir", "FACE_MODEL_URL", "FACE_MODEL_SHA256"]
+__all__ = [
+    "resolve_face_model",
+    "face_model_cache_dir",
+    "model_sha256",
+    "FACE_MODEL_URL",
+    "FACE_MODEL_SHA256",
+]
 
 FACE_MODEL_URL = (
     "https://storage.googleapis.com/mediapipe-models/face_landmarker/"
@@ -64,12 +78,61 @@ def face_model_cache_dir() -> Path:
     return base / "igselect"
 
 
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+_DIGESTS_LOCK = threading.Lock()
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def model_sha256(path: str | os.PathLike) -> str:
+    """Return the sha256 of a model file, computed once per path, size and mtime.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Model file.
+
+    Returns
+    -------
+    digest : str
+        Hex sha256 of the file's bytes.
+
+    Examples
+    --------
+    >>> from igselect.landmarks._model import model_sha256
+    >>> model_sha256("face_landmarker.task") == FACE_MODEL_SHA256  # doctest: +SKIP
+    True
+    """
+    resolved = Path(path).expanduser().resolve()
+    st = os.stat(resolved)
+    key = (str(resolved), st.st_size, st.st_mtime_ns)
+    with _DIGESTS_LOCK:
+        digest = _DIGESTS.get(key)
+    if digest is None:
+        digest = _sha256(resolved)
+        with _DIGESTS_LOCK:
+            _DIGESTS[key] = digest
+    return digest
+
+
+def _warn_if_unknown(path: Path, source: str) -> None:
+    """Warn when a user-supplied model is not the pinned file (it is still used)."""
+    got = model_sha256(path)
+    if got != FACE_MODEL_SHA256:
+        warnings.warn(
+            f"Face Landmarker model {str(path)!r} (from {source}) has sha256 {got}, not the "
+            f"pinned {FACE_MODEL_SHA256} of {FACE_MODEL_URL}. It is used as given; if you did "
+            "not choose another model version on purpose, the file may be damaged or tampered "
+            "with, and its landmarks will differ.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _check_bundle(path: Path, source: str) -> Path:
@@ -130,7 +193,8 @@ def resolve_face_model(
     ----------
     path : str or path-like, default=None
         Explicit model file. Used as is (it must exist and be a ``.task``
-        zip bundle; its hash is not checked, so other model versions work).
+        zip bundle). Other model versions work; a file whose sha256 is not the
+        pinned :data:`FACE_MODEL_SHA256` gets a :class:`UserWarning` naming it.
     download : bool, default=True
         Whether to download the model into the cache when no other copy is
         found. With ``False`` a missing model raises :class:`FileNotFoundError`.
@@ -141,6 +205,12 @@ def resolve_face_model(
     -------
     path : pathlib.Path
         Path of the model file.
+
+    Warns
+    -----
+    UserWarning
+        If ``path`` or ``$IGSELECT_FACE_MODEL`` names a file whose sha256 is not
+        the pinned one (the message names the file and both hashes).
 
     Raises
     ------
@@ -159,14 +229,15 @@ def resolve_face_model(
     >>> resolve_face_model("face_landmarker.task")  # doctest: +SKIP
     PosixPath('face_landmarker.task')
     """
-    if path is not None:
-        return _check_bundle(Path(path).expanduser(), "model_path")
-    env = os.environ.get(_ENV_MODEL)
-    if env:
-        return _check_bundle(Path(env).expanduser(), _ENV_MODEL)
+    if path is not None or os.environ.get(_ENV_MODEL):
+        source = "model_path" if path is not None else _ENV_MODEL
+        given = path if path is not None else os.environ[_ENV_MODEL]
+        found = _check_bundle(Path(given).expanduser(), source)
+        _warn_if_unknown(found, source)
+        return found
     cached = face_model_cache_dir() / _FILENAME
     if cached.is_file():
-        got = _sha256(cached)
+        got = model_sha256(cached)
         if got != FACE_MODEL_SHA256:
             raise ValueError(
                 f"cached Face Landmarker model {cached} has sha256 {got}, expected "

@@ -1,4 +1,21 @@
-"""Run a :class:`FaceMeshExtractor` over many inputs, optionally in parallel (joblib).
+"""Run a landmark extractor over many inputs, optionally in parallel (joblib).
+
+The extraction seam: :func:`extract_many` (and the loaders' cache on top of it)
+takes an extractor *factory*, a picklable callable that returns a fresh
+extractor, e.g. ``functools.partial(FaceMeshExtractor, model_path)``. Nothing
+here names a particular extractor, so another one (dlib, OpenFace, a body-pose
+model) plugs in without an edit of shared code. An extractor is
+
+- a context manager (``with factory() as ext:`` closes its resources);
+- ``scheme``: its landmark scheme (a scheme object or its name), and
+  ``n_landmarks``: the number of landmarks per frame;
+- ``cache_key()``: a JSON-serialisable dict of everything its output depends
+  on (settings, a digest of its model file);
+- the methods the loaders call: ``image(path)`` -> ``(2, L)`` array or None
+  when no face is found, ``sequence(frames, name=..., missing=...)`` and
+  ``video(path, n_frames=..., missing=...)`` -> a result with ``landmarks``
+  ``(T, 2, L)`` and ``found`` ``(T,)``, raising :class:`NoFaceError` when no
+  frame has a face.
 
 Each joblib task takes a chunk of inputs and opens its own extractor (a
 MediaPipe graph is neither picklable nor shareable between workers), so the
@@ -19,39 +36,36 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["extract_many"]
+__all__ = ["extract_many", "EXTRACTOR_METHODS"]
+
+#: Extractor methods :func:`extract_many` can call; ``"sequence"`` items are ``(name, frames)``.
+EXTRACTOR_METHODS = ("image", "video", "sequence")
 
 
-def _call(ext, kind: str, item, kwargs: dict):
-    if kind == "image":
-        return ext.image(item)
-    if kind == "video":
-        return ext.video(item, **kwargs)
-    if kind == "sequence":
+def _call(ext, method: str, item, kwargs: dict):
+    if method == "sequence":
         name, frames = item
         return ext.sequence(frames, name=name, **kwargs)
-    raise ValueError(f"kind must be 'image', 'video' or 'sequence'. Received: kind={kind!r}")
+    return getattr(ext, method)(item, **kwargs)
 
 
-def _safe_call(ext, kind: str, item, kwargs: dict):
+def _safe_call(ext, method: str, item, kwargs: dict):
     try:
-        return _call(ext, kind, item, kwargs)
+        return _call(ext, method, item, kwargs)
     except (ValueError, OSError) as exc:  # NoFaceError, undecodable or missing file
         return exc
 
 
-def _run_chunk(kind: str, items: Sequence, params: dict, kwargs: dict) -> list:
-    from .extractor import FaceMeshExtractor
-
-    with FaceMeshExtractor(**params) as ext:
-        return [_safe_call(ext, kind, item, kwargs) for item in items]
+def _run_chunk(factory: Callable, method: str, items: Sequence, kwargs: dict) -> list:
+    with factory() as ext:
+        return [_safe_call(ext, method, item, kwargs) for item in items]
 
 
 def extract_many(
-    kind: str,
+    factory: Callable[[], Any],
     items: Sequence,
     *,
-    params: dict | None = None,
+    method: str = "image",
     kwargs: dict | None = None,
     n_jobs: int | None = 1,
     verbose: int = 0,
@@ -62,13 +76,15 @@ def extract_many(
 
     Parameters
     ----------
-    kind : {"image", "video", "sequence"}
-        Extractor method to call. ``"sequence"`` items are ``(name, frames)``.
+    factory : callable
+        Returns a new extractor (see the module docstring), e.g.
+        ``functools.partial(FaceMeshExtractor, model_path)``; one is opened per
+        worker chunk. It must pickle for process workers (a ``partial`` of a
+        class does; resolve model paths before, so workers do not each look).
     items : sequence
-        Inputs (paths, arrays, or ``(name, frames)`` pairs).
-    params : dict, default=None
-        Keyword arguments of :class:`FaceMeshExtractor` (``model_path`` should
-        already be resolved so workers do not each look for it).
+        Inputs (paths, arrays, or ``(name, frames)`` pairs for ``"sequence"``).
+    method : {"image", "video", "sequence"}, default="image"
+        Extractor method to call on each item.
     kwargs : dict, default=None
         Keyword arguments of the method (e.g. ``n_frames``, ``missing``).
     n_jobs : int, default=1
@@ -85,12 +101,27 @@ def extract_many(
     Returns
     -------
     results : list
-        One entry per item: the method's return value, or the exception it raised.
+        One entry per item: the method's return value, or the exception
+        (:class:`ValueError` or :class:`OSError`) it raised.
+
+    Examples
+    --------
+    >>> from functools import partial
+    >>> from igselect.landmarks import FaceMeshExtractor
+    >>> factory = partial(FaceMeshExtractor, "face_landmarker.task")
+    >>> extract_many(factory, ["a.jpg", "b.jpg"], n_jobs=2)  # doctest: +SKIP
+    [array(...), None]
     """
     from joblib import Parallel, delayed, effective_n_jobs
     from tqdm.auto import tqdm
 
-    params = dict(params or {})
+    if method not in EXTRACTOR_METHODS:
+        raise ValueError(f"method must be one of {EXTRACTOR_METHODS}. Received: method={method!r}")
+    if not callable(factory):
+        raise TypeError(
+            "factory must be a callable returning an extractor, e.g. "
+            f"functools.partial(FaceMeshExtractor, model_path). Received: factory={factory!r}"
+        )
     kwargs = dict(kwargs or {})
     n = len(items)
     if n == 0:
@@ -107,16 +138,14 @@ def extract_many(
 
     try:
         if workers <= 1:
-            from .extractor import FaceMeshExtractor
-
-            with FaceMeshExtractor(**params) as ext:
+            with factory() as ext:
                 for item in items:
-                    emit(_safe_call(ext, kind, item, kwargs))
+                    emit(_safe_call(ext, method, item, kwargs))
             return results
         size = max(1, math.ceil(n / (workers * 4)))
         chunks = [items[i : i + size] for i in range(0, n, size)]
         stream = Parallel(n_jobs=workers, prefer="threads", return_as="generator")(
-            delayed(_run_chunk)(kind, chunk, params, kwargs) for chunk in chunks
+            delayed(_run_chunk)(factory, method, chunk, kwargs) for chunk in chunks
         )
         for chunk_results in stream:
             for result in chunk_results:

@@ -10,6 +10,12 @@ Videos and image sequences run in MediaPipe's VIDEO mode and *track*: the crop
 of frame t is placed from the landmarks of frame t-1, so a frame normally costs
 one face-mesh inference on a small crop; the full-frame search runs only on the
 first frame and after the face is lost.
+
+The extractor takes part in :func:`~igselect.landmarks._parallel.extract_many`
+and the loaders' cache through a small protocol that any other extractor can
+follow (no shared code names this class): a ``scheme`` attribute, an
+``n_landmarks`` attribute, a :meth:`~FaceMeshExtractor.cache_key` method, the
+context-manager methods and the ``image`` / ``video`` / ``sequence`` methods.
 """
 
 from __future__ import annotations
@@ -23,10 +29,17 @@ from pathlib import Path
 import numpy as np
 
 from . import _geometry as geo
-from ._model import resolve_face_model
+from ._geometry import UnreadableInputError
+from ._model import model_sha256, resolve_face_model
 from ._time import MISSING_POLICIES, fill_missing_frames, resample_frames
 
-__all__ = ["FaceMeshExtractor", "VideoLandmarks", "NoFaceError", "N_MESH_LANDMARKS"]
+__all__ = [
+    "FaceMeshExtractor",
+    "VideoLandmarks",
+    "NoFaceError",
+    "UnreadableInputError",
+    "N_MESH_LANDMARKS",
+]
 
 N_MESH_LANDMARKS = 468
 _SELECT_RULES = ("largest", "center")
@@ -135,6 +148,22 @@ class FaceMeshExtractor:
     (16, 2, 468)
     """
 
+    #: Landmark scheme of the output (the name of :data:`FACE_MESH_468`).
+    scheme = "face_mesh_468"
+    #: Number of landmarks per frame.
+    n_landmarks = N_MESH_LANDMARKS
+    #: Bump when the extraction protocol changes what the same settings return.
+    _protocol_version = 1
+    #: Constructor settings that change the landmarks (and so the cache key).
+    _cache_settings = (
+        "crop_size",
+        "grayscale",
+        "margin",
+        "min_face_confidence",
+        "select",
+        "max_faces",
+    )
+
     def __init__(
         self,
         model_path: str | os.PathLike | None = None,
@@ -193,6 +222,30 @@ class FaceMeshExtractor:
     def close(self) -> None:
         """Close the MediaPipe landmarkers. The extractor reopens them if used again."""
         _close_all(self._landmarkers)
+
+    def cache_key(self) -> dict:
+        """Everything the landmarks depend on, for the loaders' cache.
+
+        Returns
+        -------
+        key : dict
+            JSON-serialisable: the class, the protocol version, the settings
+            that change landmarks and the sha256 of the model file (computed
+            once per file per process).
+
+        Examples
+        --------
+        >>> FaceMeshExtractor().cache_key()["crop_size"]  # doctest: +SKIP
+        300
+        """
+        cls = type(self)
+        return {
+            "extractor": f"{cls.__module__}.{cls.__qualname__}",
+            "protocol": self._protocol_version,
+            "scheme": str(getattr(self.scheme, "name", self.scheme)),
+            "model_sha256": model_sha256(self.model_path),
+            **{name: getattr(self, name) for name in self._cache_settings},
+        }
 
     def _landmarker(self, mode: str):
         from mediapipe.tasks.python import BaseOptions, vision
@@ -381,7 +434,7 @@ class FaceMeshExtractor:
                     yield frame
 
             if not cap.isOpened():
-                raise ValueError(
+                raise UnreadableInputError(
                     f"could not open {str(path)!r} as a video (corrupt, empty or unsupported format)"
                 )
             return self._run(frames(), fps, str(path), n_frames, missing, total)
@@ -438,7 +491,9 @@ class FaceMeshExtractor:
             )
         rows, found = self._track(frames, fps)
         if not rows:
-            raise ValueError(f"could not decode any frame from {name!r} (corrupt or empty)")
+            raise UnreadableInputError(
+                f"could not decode any frame from {name!r} (corrupt or empty)"
+            )
         label = name if name is not None else "the sequence"
         if not any(found):
             raise NoFaceError(f"no face in this video: {label} ({len(rows)} frames)", len(rows))
