@@ -39,6 +39,11 @@ def pose_faces(shared_dir, face_model):
     return np.stack(faces)
 
 
+def _bad(param: str, expected: str, got: str) -> str:
+    """Pattern of scikit-learn's InvalidParameterError for LandmarkAligner."""
+    return rf"The '{param}' parameter of LandmarkAligner must be {expected}\. Got {got} instead"
+
+
 def _rotation(degrees: float) -> np.ndarray:
     t = np.deg2rad(degrees)
     return np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
@@ -186,16 +191,18 @@ def test_tags():
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"reference": "median"}, r"Received: reference='median'"),
+        ({"reference": "median"}, _bad("reference", r"a str among \{.*'mean'.*\}.*", "'median'")),
         ({"reference": np.zeros((2, 5))}, r"reference must have shape \(2, 468\)"),
         ({"reference": np.zeros((2, 468))}, "zero size"),
-        ({"scale": 1}, "scale must be a bool. Received: scale=1"),
-        ({"rotation": "yes"}, "rotation must be a bool"),
-        ({"max_iter": 0}, "Received: max_iter=0"),
-        ({"tol": -1.0}, r"Received: tol=-1.0"),
+        ({"scale": 1}, _bad("scale", "an instance of 'bool'.*", "1")),
+        ({"rotation": "yes"}, _bad("rotation", ".*bool.*", "'yes'")),
+        ({"max_iter": 0}, _bad("max_iter", r"an int in the range \[1, inf\)", "0")),
+        ({"max_iter": True}, _bad("max_iter", r"an int in the range \[1, inf\)", "True")),
+        ({"tol": -1.0}, _bad("tol", r"a float in the range \[0(\.0)?, inf\)", "-1.0")),
     ],
 )
 def test_bad_parameters(london, params, match):
+    # the parameter errors are scikit-learn's InvalidParameterError (a ValueError)
     with pytest.raises(ValueError, match=match):
         LandmarkAligner(**params).fit(london["neutral"][:2, None])
 

@@ -67,6 +67,12 @@ def test_after_the_aligner_head_motion_is_gone():
     assert np.abs(pipe.transform(X)[1]).max() > 0.01  # the planted motion survives
 
 
+_BAD_ONSET = (
+    r"The 'n_onset_frames' parameter of OnsetDisplacement must be an int in the range "
+    r"\[1, inf\)\. "
+)
+
+
 @pytest.mark.parametrize(
     "params, X_shape, match",
     [
@@ -76,8 +82,9 @@ def test_after_the_aligner_head_motion_is_gone():
             r"single images have no onset frame\). Received: X.shape=\(3, 1, 2, 5\)",
         ),
         ({"n_onset_frames": 4}, (3, 4, 2, 5), "more frames than n_onset_frames=4; X has 4"),
-        ({"n_onset_frames": 0}, (3, 4, 2, 5), "Received: n_onset_frames=0"),
-        ({"n_onset_frames": 1.5}, (3, 4, 2, 5), "Received: n_onset_frames=1.5"),
+        ({"n_onset_frames": 0}, (3, 4, 2, 5), _BAD_ONSET + "Got 0 instead"),
+        ({"n_onset_frames": 1.5}, (3, 4, 2, 5), _BAD_ONSET + "Got 1.5 instead"),
+        ({"n_onset_frames": True}, (3, 4, 2, 5), _BAD_ONSET + "Got True instead"),
         ({}, (3, 4, 3, 5), "axis 2 must hold the x and y coordinates"),
     ],
 )

@@ -8,15 +8,25 @@ shape and expression.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from igselect._validation import _check_int, check_consistent_shape, check_landmark_array
+from igselect._validation import (
+    Interval,
+    IntInterval,
+    LandmarkTagsMixin,
+    Real,
+    StrOptions,
+    check_consistent_shape,
+    check_landmark_array,
+)
+
+from .schemes import SCHEMES, LandmarkScheme, resolve_scheme
 
 __all__ = ["LandmarkAligner"]
+
+_SCHEMES_BY_COUNT = {s.n_landmarks: s for s in SCHEMES.values()}
 
 
 def _to_complex(X: np.ndarray) -> np.ndarray:
@@ -57,7 +67,7 @@ def _similarity(z: np.ndarray, ref: np.ndarray, *, scale: bool, rotation: bool) 
     return c / _sq_norm(z)
 
 
-class LandmarkAligner(TransformerMixin, BaseEstimator):
+class LandmarkAligner(LandmarkTagsMixin, TransformerMixin, BaseEstimator):
     """Align every frame to a reference face by a similarity transform (Procrustes).
 
     Each frame's landmarks are translated to centroid 0, then optionally rotated in-plane
@@ -68,11 +78,15 @@ class LandmarkAligner(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    reference : "mean" or array-like of shape (2, n_landmarks), default="mean"
+    reference : {"mean", "canonical"} or array-like of shape (2, n_landmarks), \
+            default="mean"
         Target shape. ``"mean"`` learns it in :meth:`fit` as the generalised-Procrustes
         mean of all training frames, centred and scaled to unit RMS radius (the root mean
-        square distance of the landmarks to their centroid). An array is centred (it keeps
-        its scale and orientation).
+        square distance of the landmarks to their centroid). ``"canonical"`` uses the
+        landmark scheme's canonical shape
+        (:meth:`LandmarkScheme.canonical_shape <igselect.landmarks.LandmarkScheme.canonical_shape>`,
+        unit RMS radius, upright, y down), so that every data set of one scheme lands in
+        the same frame. An array is centred (it keeps its scale and orientation).
     scale : bool, default=True
         Estimate a uniform scale per frame. If False, frames keep their own size (in the
         input's units; only the reference's orientation is used).
@@ -84,6 +98,11 @@ class LandmarkAligner(TransformerMixin, BaseEstimator):
     tol : float, default=1e-7
         Stop the generalised-Procrustes iterations when the RMS change of the mean shape
         falls below ``tol`` (shapes have unit RMS radius).
+    scheme : LandmarkScheme, str or None, default=None
+        Landmark scheme of ``X`` (e.g. :data:`~igselect.landmarks.IBUG_68`); fit checks
+        that ``X`` has its number of landmarks. ``None`` infers it from that number
+        where it is unambiguous (468, 68, 33, 21); only ``reference="canonical"`` needs
+        a known scheme.
 
     Attributes
     ----------
@@ -93,6 +112,8 @@ class LandmarkAligner(TransformerMixin, BaseEstimator):
         Number of landmarks seen in :meth:`fit`.
     n_iter_ : int
         Generalised-Procrustes iterations run (0 for an explicit reference).
+    scheme_ : LandmarkScheme or None
+        The scheme of the training data (None for an unknown layout without ``scheme``).
 
     See Also
     --------
@@ -121,27 +142,33 @@ class LandmarkAligner(TransformerMixin, BaseEstimator):
     >>> Xa = LandmarkAligner().fit_transform(X)
     >>> bool(np.abs(Xa[0, 0] - Xa[0, 1]).max() < 1e-5)
     True
+
+    Another scheme, aligned to its canonical shape:
+
+    >>> from igselect.landmarks import FACE_MESH_468, IBUG_68
+    >>> X68 = X[..., FACE_MESH_468.to(IBUG_68)]         # the 68 iBUG points of the mesh
+    >>> LandmarkAligner(reference="canonical", scheme=IBUG_68).fit_transform(X68).shape
+    (1, 2, 2, 68)
     """
 
-    def __init__(self, reference="mean", scale=True, rotation=True, max_iter=10, tol=1e-7):
+    _parameter_constraints: dict = {
+        "reference": [StrOptions({"mean", "canonical"}), "array-like"],
+        "scale": ["boolean"],
+        "rotation": ["boolean"],
+        "max_iter": [IntInterval(1)],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "scheme": [None, StrOptions(set(SCHEMES)), LandmarkScheme],
+    }
+
+    def __init__(
+        self, reference="mean", scale=True, rotation=True, max_iter=10, tol=1e-7, scheme=None
+    ):
         self.reference = reference
         self.scale = scale
         self.rotation = rotation
         self.max_iter = max_iter
         self.tol = tol
-
-    def _validate_params(self):
-        for name in ("scale", "rotation"):
-            value = getattr(self, name)
-            if not isinstance(value, bool | np.bool_):
-                raise ValueError(f"{name} must be a bool. Received: {name}={value!r}")
-        _check_int(self.max_iter, "max_iter")
-        if (
-            isinstance(self.tol, bool)
-            or not isinstance(self.tol, numbers.Real)
-            or not self.tol >= 0
-        ):
-            raise ValueError(f"tol must be a float >= 0. Received: tol={self.tol!r}")
+        self.scheme = scheme
 
     def _check_frames(self, X) -> np.ndarray:
         z = _to_complex(X)
@@ -193,12 +220,16 @@ class LandmarkAligner(TransformerMixin, BaseEstimator):
         self._validate_params()
         X = check_landmark_array(X)
         n_landmarks = X.shape[-1]
-        if isinstance(self.reference, str):
-            if self.reference != "mean":
-                raise ValueError(
-                    "reference must be 'mean' or an array of shape (2, n_landmarks). "
-                    f"Received: reference={self.reference!r}"
-                )
+        if self.scheme is not None or (
+            isinstance(self.reference, str) and self.reference == "canonical"
+        ):
+            self.scheme_ = resolve_scheme(self.scheme, n_landmarks, received=f"X.shape={X.shape}")
+        else:
+            self.scheme_ = _SCHEMES_BY_COUNT.get(n_landmarks)
+        if isinstance(self.reference, str) and self.reference == "canonical":
+            ref = _to_complex(self.scheme_.canonical_shape())
+            self.n_iter_ = 0
+        elif isinstance(self.reference, str):  # "mean"
             ref = self._mean_shape(self._check_frames(X))
         else:
             ref_arr = np.asarray(self.reference, dtype=np.float64)
@@ -243,9 +274,6 @@ class LandmarkAligner(TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # X is (n_samples, n_frames, 2, n_landmarks): neither 2-D nor 3-D.
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = False
         tags.transformer_tags.preserves_dtype = ["float32"]
         tags.requires_fit = True
         return tags

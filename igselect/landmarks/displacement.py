@@ -12,12 +12,17 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from igselect._validation import _check_int, check_consistent_shape, check_landmark_array
+from igselect._validation import (
+    IntInterval,
+    LandmarkTagsMixin,
+    check_consistent_shape,
+    check_landmark_array,
+)
 
 __all__ = ["OnsetDisplacement"]
 
 
-class OnsetDisplacement(TransformerMixin, BaseEstimator):
+class OnsetDisplacement(LandmarkTagsMixin, TransformerMixin, BaseEstimator):
     """Replace each frame by its displacement from the sequence's onset (neutral) face.
 
     Frame ``t`` of a sequence becomes ``X[t] - mean(X[:n_onset_frames])``: the mean of
@@ -69,11 +74,14 @@ class OnsetDisplacement(TransformerMixin, BaseEstimator):
     [0.0, 0.1, 0.3]
     """
 
+    _parameter_constraints: dict = {"n_onset_frames": [IntInterval(1)]}
+
     def __init__(self, n_onset_frames: int = 1):
         self.n_onset_frames = n_onset_frames
 
     def _check(self, X) -> np.ndarray:
-        n_onset = _check_int(self.n_onset_frames, "n_onset_frames")
+        self._validate_params()
+        n_onset = self.n_onset_frames
         X = check_landmark_array(X)
         if X.shape[1] <= n_onset:
             raise ValueError(
@@ -121,9 +129,6 @@ class OnsetDisplacement(TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # X is (n_samples, n_frames, 2, n_landmarks): neither 2-D nor 3-D.
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = False
         tags.transformer_tags.preserves_dtype = ["float32"]
         tags.requires_fit = True
         return tags
