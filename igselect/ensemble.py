@@ -22,6 +22,8 @@ from sklearn.utils import Bunch
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
+from ._validation import Integral, check_landmark_target
+
 __all__ = ["EmotionEnsemble"]
 
 
@@ -113,6 +115,14 @@ class EmotionEnsemble(ClassifierMixin, _BaseComposition):
     (30, 3)
     """
 
+    # the structure of ``estimators`` (pairs, unique names, predict_proba) is
+    # checked by _validate_estimators
+    _parameter_constraints: dict = {
+        "estimators": [list, tuple],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+    }
+
     def __init__(self, estimators, *, n_jobs=None, verbose=0):
         self.estimators = estimators
         self.n_jobs = n_jobs
@@ -179,14 +189,9 @@ class EmotionEnsemble(ClassifierMixin, _BaseComposition):
         -------
         self : EmotionEnsemble
         """
+        self._validate_params()
         names, estimators = self._validate_estimators()
-        y = np.asarray(y)
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D. Received: y.shape={y.shape}")
-        if len(X) != y.shape[0]:
-            raise ValueError(
-                f"X and y have inconsistent numbers of samples: {len(X)} and {y.shape[0]}."
-            )
+        y = check_landmark_target(y, len(X))
         labels = np.unique(y)
         missing = [n for n in names if n not in set(labels.tolist())]
         if missing:

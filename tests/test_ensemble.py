@@ -218,3 +218,29 @@ def test_real_pipeline_smoke():
     assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
     assert set(ens.predict(data.data)) <= set(emotions)
     assert ens.named_estimators_["surprise"][-1].n_landmarks_in_ == 16
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_jobs": "2"}, r"The 'n_jobs' parameter of EmotionEnsemble must be .*Got '2' instead"),
+        ({"verbose": -1}, r"The 'verbose' parameter of EmotionEnsemble must be .*Got -1 instead"),
+    ],
+)
+def test_bad_parameters_name_the_parameter_and_value(params, match):
+    X, y, _ = _data()
+    with pytest.raises(ValueError, match=match):
+        _ensemble(**params).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "bad_label, match",
+    [(None, r"1 missing label\(s\) \(None or NaN\); the first is y\[3\]"), (1, "mixes label")],
+)
+def test_bad_labels_get_a_clear_error(bad_label, match):
+    # an object y with None, or numbers beside strings, failed inside np.unique before
+    X, y, _ = _data()
+    y = np.asarray(y, dtype=object)
+    y[3] = bad_label
+    with pytest.raises(ValueError, match=match):
+        _ensemble().fit(X, y)
