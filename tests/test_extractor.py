@@ -377,7 +377,8 @@ def test_resample_frames_linear_up_and_down():
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True])
 def test_resample_frames_rejects_bad_n_frames(bad):
-    with pytest.raises(ValueError, match="n_frames"):
+    match = rf"The 'n_frames' parameter of resample_frames must be an int .* Got {bad} instead"
+    with pytest.raises(ValueError, match=match):
         resample_frames(np.zeros((3, 2, 4)), bad)
 
 
@@ -395,5 +396,5 @@ def test_fill_missing_frames_policies():
         fill_missing_frames(seq, "raise", name="clip")
     with pytest.raises(ValueError, match="any of the 2 frames"):
         fill_missing_frames(np.full((2, 2, 2), np.nan))
-    with pytest.raises(ValueError, match="missing='zero'"):
+    with pytest.raises(ValueError, match="'missing' parameter of fill_missing_frames .*Got 'zero'"):
         fill_missing_frames(seq, "zero")

@@ -7,9 +7,9 @@ A sequence is ``(T, 2, L)`` (frames, coordinates, landmarks); a batch is
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from igselect._validation import IntInterval, StrOptions, validate_params
 
 __all__ = ["resample_frames", "fill_missing_frames", "MISSING_POLICIES"]
 
@@ -27,6 +27,9 @@ def _time_axis(arr: np.ndarray, name: str) -> int:
     )
 
 
+@validate_params(
+    {"seq": ["array-like"], "n_frames": [IntInterval(1)]}, prefer_skip_nested_validation=True
+)
 def resample_frames(seq, n_frames: int) -> np.ndarray:
     """Resample a landmark sequence to ``n_frames`` frames by linear interpolation in time.
 
@@ -53,8 +56,6 @@ def resample_frames(seq, n_frames: int) -> np.ndarray:
     >>> resample_frames(seq, 5)[:, 0, 0]
     array([0. , 0.5, 1. , 1.5, 2. ], dtype=float32)
     """
-    if isinstance(n_frames, bool) or not isinstance(n_frames, numbers.Integral) or n_frames < 1:
-        raise ValueError(f"n_frames must be a positive integer. Received: n_frames={n_frames!r}")
     arr = np.asarray(seq)
     if arr.dtype.kind != "f":
         arr = arr.astype(np.float32)
@@ -77,6 +78,10 @@ def resample_frames(seq, n_frames: int) -> np.ndarray:
     return out.astype(arr.dtype, copy=False)
 
 
+@validate_params(
+    {"seq": ["array-like"], "missing": [StrOptions(set(MISSING_POLICIES))], "name": [str]},
+    prefer_skip_nested_validation=True,
+)
 def fill_missing_frames(seq, missing: str = "interpolate", *, name: str = "sequence") -> np.ndarray:
     """Apply a missing-frame policy to a ``(T, 2, L)`` sequence whose missing frames are NaN.
 
@@ -109,10 +114,6 @@ def fill_missing_frames(seq, missing: str = "interpolate", *, name: str = "seque
     >>> fill_missing_frames(seq)[:, 0, 0]
     array([0., 1., 2., 2.])
     """
-    if missing not in MISSING_POLICIES:
-        raise ValueError(
-            f"missing must be one of {MISSING_POLICIES}. Received: missing={missing!r}"
-        )
     arr = np.array(seq, dtype=np.result_type(np.asarray(seq).dtype, np.float32), copy=True)
     if arr.ndim != 3:
         raise ValueError(f"seq must be one sequence (T, 2, L). Received: seq.shape={arr.shape}")
