@@ -79,16 +79,24 @@ def test_class_names_subjects_and_return_x_y():
     assert_array_equal(np.unique(ds.subject), [0, 1, 2])
 
 
+def _bad(param: str, expected: str, got: str) -> str:
+    """Pattern of scikit-learn's InvalidParameterError for make_landmark_sequences."""
+    return rf"The '{param}' parameter of make_landmark_sequences must be {expected}\. Got {got} "
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"n_samples": 0}, "n_samples=0"),
-        ({"n_frames": 1}, "n_frames=1"),
-        ({"n_classes": 1}, "n_classes=1"),
+        ({"n_samples": 0}, _bad("n_samples", r"an int in the range \[1, inf\)", "0")),
+        ({"n_samples": True}, _bad("n_samples", r"an int in the range \[1, inf\)", "True")),
+        ({"n_frames": 1}, _bad("n_frames", r"an int in the range \[2, inf\)", "1")),
+        ({"n_classes": 1}, _bad("n_classes", r"an int in the range \[2, inf\)", "1")),
         ({"n_classes": 4, "n_informative": 11, "n_landmarks": 40}, "n_informative=11"),
         ({"n_samples": 3, "n_classes": 4}, "n_samples=3"),
-        ({"noise": -0.1}, "noise=-0.1"),
-        ({"amplitude": 0}, "amplitude=0"),
+        ({"noise": -0.1}, _bad("noise", r"a float in the range \[0(\.0)?, inf\)", "-0.1")),
+        ({"noise": float("nan")}, _bad("noise", r"a float in the range \[0(\.0)?, inf\)", "nan")),
+        ({"amplitude": 0}, _bad("amplitude", r"a float in the range \(0(\.0)?, inf\)", "0")),
+        ({"n_subjects": 0}, _bad("n_subjects", r"an int in the range \[1, inf\) or None", "0")),
         ({"class_names": ["a", "a", "b", "c"]}, "class_names="),
     ],
 )

@@ -9,13 +9,12 @@ EMFACS action-unit prototypes of :mod:`igselect.datasets._facs`.
 from __future__ import annotations
 
 import functools
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
-from .._validation import _check_int
+from .._validation import Interval, IntInterval, Real, validate_params
 from ._facs import (
     AU_DESCRIPTIONS,
     EMOTION_PROTOTYPES,
@@ -70,14 +69,6 @@ no person made these expressions. It is a CK+-like stand-in generated on the fly
 Credit: face geometry from the Face Research Lab London Set, DeBruine, L. &
 Jones, B. (2017), figshare, doi:10.6084/m9.figshare.5047666.v5, CC BY 4.0.
 """
-
-
-def _check_float(value, name: str, *, allow_zero: bool) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}. Received: {name}={value!r}")
-    return float(value)
 
 
 def _check_emotions(emotions) -> tuple[str, ...]:
@@ -157,6 +148,25 @@ def _rotation_scale(theta: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
     )
 
 
+_POSITIVE = Interval(Real, 0, None, closed="neither")
+_NON_NEGATIVE = Interval(Real, 0, None, closed="left")
+
+
+@validate_params(
+    {
+        "n_subjects": [IntInterval(1)],
+        "n_frames": [IntInterval(2)],
+        "emotions": [str, "array-like"],
+        "intensity": [_POSITIVE],
+        "noise": [_NON_NEGATIVE],
+        "pose_jitter": [_NON_NEGATIVE],
+        "shape_drift": [_NON_NEGATIVE],
+        "relevant_fraction": [Interval(Real, 0, 1, closed="right")],
+        "moving_threshold": [_POSITIVE],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_expression_sequences(
     n_subjects: int = 60,
     *,
@@ -299,19 +309,7 @@ def make_expression_sequences(
     >>> {61, 291} <= set(ds.relevant_landmarks["happiness"].tolist())  # lip corners
     True
     """
-    n_subjects = _check_int(n_subjects, "n_subjects")
-    n_frames = _check_int(n_frames, "n_frames", min_value=2)
     emotions = _check_emotions(emotions)
-    intensity = _check_float(intensity, "intensity", allow_zero=False)
-    noise = _check_float(noise, "noise", allow_zero=True)
-    pose_jitter = _check_float(pose_jitter, "pose_jitter", allow_zero=True)
-    shape_drift = _check_float(shape_drift, "shape_drift", allow_zero=True)
-    relevant_fraction = _check_float(relevant_fraction, "relevant_fraction", allow_zero=False)
-    if relevant_fraction > 1:
-        raise ValueError(
-            f"relevant_fraction must be in (0, 1]. Received: relevant_fraction={relevant_fraction!r}"
-        )
-    moving_threshold = _check_float(moving_threshold, "moving_threshold", allow_zero=False)
     rng = check_random_state(random_state)
 
     fields = _fields()

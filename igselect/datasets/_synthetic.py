@@ -7,12 +7,10 @@ attribution-based selection. It is not meant to look like real faces.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
-from .._validation import _check_int
+from .._validation import Interval, IntInterval, Real, validate_params
 
 __all__ = ["make_landmark_sequences"]
 
@@ -37,14 +35,24 @@ apart from the rest.
 """
 
 
-def _check_positive_float(value, name: str, *, allow_zero: bool = False) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}. Received: {name}={value!r}")
-    return float(value)
-
-
+@validate_params(
+    {
+        "n_samples": [IntInterval(1)],
+        "n_frames": [IntInterval(2)],
+        "n_landmarks": [IntInterval(1)],
+        "n_classes": [IntInterval(2)],
+        "n_informative": [IntInterval(1)],
+        "noise": [Interval(Real, 0, None, closed="left")],
+        "amplitude": [Interval(Real, 0, None, closed="neither")],
+        "n_subjects": [IntInterval(1), None],
+        "subject_scale": [Interval(Real, 0, None, closed="left")],
+        "class_names": ["array-like", None],
+        "shuffle": ["boolean"],
+        "return_X_y": ["boolean"],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_landmark_sequences(
     n_samples: int = 120,
     n_frames: int = 8,
@@ -134,11 +142,6 @@ def make_landmark_sequences(
     >>> ds.informative["class_0"].shape  # the planted landmarks of class_0
     (4,)
     """
-    n_samples = _check_int(n_samples, "n_samples")
-    n_frames = _check_int(n_frames, "n_frames", min_value=2)
-    n_landmarks = _check_int(n_landmarks, "n_landmarks")
-    n_classes = _check_int(n_classes, "n_classes", min_value=2)
-    n_informative = _check_int(n_informative, "n_informative")
     if n_classes * n_informative > n_landmarks:
         raise ValueError(
             "n_classes * n_informative must not exceed n_landmarks (planted landmarks are "
@@ -149,12 +152,8 @@ def make_landmark_sequences(
         raise ValueError(
             f"n_samples must be at least n_classes={n_classes}. Received: n_samples={n_samples}"
         )
-    noise = _check_positive_float(noise, "noise", allow_zero=True)
-    amplitude = _check_positive_float(amplitude, "amplitude")
-    subject_scale = _check_positive_float(subject_scale, "subject_scale", allow_zero=True)
     if n_subjects is None:
         n_subjects = max(1, n_samples // n_classes)
-    n_subjects = _check_int(n_subjects, "n_subjects")
     if class_names is None:
         class_names = [f"class_{k}" for k in range(n_classes)]
     class_names = np.asarray(list(class_names))
