@@ -102,3 +102,25 @@ def test_extract_ckplus_root(shared_dir, face_model, tmp_path, capsys):
         assert data["data"].shape == (1, 4, 2, 468)
         assert list(data["target"]) == ["happiness"] and list(data["subject"]) == ["S001"]
         assert list(data["files"]) == ["S001_001"]
+
+
+def test_extract_cache_dir_is_reused(shared_dir, face_model, tmp_path, monkeypatch, capsys):
+    from igselect.landmarks import FaceMeshExtractor
+
+    image = shared_dir / "media" / "single_face.jpg"
+    cache = tmp_path / "cache"
+    args = ["extract", str(image), "--model", str(face_model), "--cache-dir", str(cache)]
+    assert main([*args, "-o", str(tmp_path / "a.npz")]) == 0
+    assert len(list(cache.rglob("*.npz"))) == 1
+    calls = []
+    original = FaceMeshExtractor.image
+    monkeypatch.setattr(
+        FaceMeshExtractor, "image", lambda ext, *a, **k: calls.append(1) or original(ext, *a, **k)
+    )
+    assert main([*args, "-o", str(tmp_path / "b.npz")]) == 0
+    assert calls == []  # read from the cache
+    with np.load(tmp_path / "a.npz") as a, np.load(tmp_path / "b.npz") as b:
+        np.testing.assert_array_equal(a["data"], b["data"])
+    assert (
+        "inputs: 1  faces found: 1  no face: 0  unreadable: 0  errors: 0" in capsys.readouterr().out
+    )

@@ -398,3 +398,17 @@ def test_fill_missing_frames_policies():
         fill_missing_frames(np.full((2, 2, 2), np.nan))
     with pytest.raises(ValueError, match="'missing' parameter of fill_missing_frames .*Got 'zero'"):
         fill_missing_frames(seq, "zero")
+
+
+# -- the extraction protocol ----------------------------------------------------------------
+
+
+def test_protocol_scheme_and_cache_key(face_model):
+    ext = FaceMeshExtractor(face_model)
+    assert ext.scheme == "face_mesh_468" and ext.n_landmarks == 468
+    key = ext.cache_key()
+    assert key["model_sha256"] == FACE_MODEL_SHA256 and key["crop_size"] == 300
+    assert key["extractor"] == "igselect.landmarks.extractor.FaceMeshExtractor"
+    assert FaceMeshExtractor(face_model, crop_size=256).cache_key()["crop_size"] == 256
+    # missing and verbose change no raw landmark: they stay out of the key
+    assert FaceMeshExtractor(face_model, missing="raise", verbose=1).cache_key() == key

@@ -108,15 +108,18 @@ def test_failed_write_keeps_previous_output_and_names_it(shared_dir, face_model,
     sentinel = b"previous good output"
     out.write_bytes(sentinel)
     images = [shared_dir / "media" / "single_face.jpg", shared_dir / "data" / "pose" / "lisa1.jpg"]
-    code = (
+    code = (  # the toy extractor (tests/_toy_extractor.py) spares the MediaPipe start-up
         "import resource, sys\n"
+        "import _toy_extractor\n"
         "from igselect.cli import main\n"
-        "resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))\n"  # as `ulimit -f` does
+        "_toy_extractor._patch()\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (256, 256))\n"  # as `ulimit -f` does
         "sys.exit(main(sys.argv[1:]))\n"
     )
     args = ["extract", *map(str, images), "-o", str(out), "--model", str(face_model)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
     run = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300, env=env
     )
     assert run.returncode == 1, run.stderr
     assert str(out) in run.stderr and "File too large" in run.stderr
