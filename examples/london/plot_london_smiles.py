@@ -20,8 +20,9 @@ beside the repository) and the MediaPipe model ``face_landmarker.task``.
 # -----------------------
 # ``load_image_folder`` reads ``root/<label>/<file>``; the subject id is the
 # file name (``001.jpg`` in both folders), so splits can be grouped by person.
+# The landmarks are cached in igselect's per-user cache folder (``$IGSELECT_CACHE``,
+# else e.g. ``~/.cache/igselect``), keyed on each photo's content.
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -33,7 +34,7 @@ from sklearn.svm import LinearSVC
 
 from igselect import EmoClassifier, GlobalIGSelector
 from igselect.datasets import load_image_folder
-from igselect.landmarks import LandmarkAligner
+from igselect.landmarks import LandmarkAligner, face_model_cache_dir
 from igselect.plotting import plot_landmark_importance
 
 try:
@@ -44,7 +45,7 @@ shared = Path(os.environ.get("IGSELECT_DATA", _here / "shared"))
 model = shared / "models" / "face_landmarker.task"
 faces = load_image_folder(
     shared / "data" / "london",
-    cache_dir=Path(tempfile.gettempdir()) / "igselect_london",
+    cache_dir=face_model_cache_dir() / "london",
     model_path=model if model.is_file() else None,
 )
 X, y, groups = faces.data, faces.target, faces.subject
