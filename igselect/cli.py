@@ -315,7 +315,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     try:
         if args.command == "extract":
-            return _extract(args)
+            from igselect._console import quiet_native_logs
+
+            # TF / MediaPipe native start-up log lines, unless -v (which shows progress bars)
+            with quiet_native_logs(enabled=not args.verbose):
+                return _extract(args)
     except (FileNotFoundError, ValueError, OSError, RuntimeError) as exc:
         print(f"igselect: error: {exc}", file=sys.stderr)
         return 1
