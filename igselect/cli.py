@@ -140,13 +140,13 @@ def _check_output(output: Path) -> None:
     """Fail before any extraction when ``output`` cannot be written."""
     import tempfile
 
-    from igselect.datasets._cache import remove_stale_temps
+    from igselect.datasets._cache import remove_stale_temps, temp_prefix
 
     if output.is_dir():
         raise IsADirectoryError(f"cannot write the output {str(output)!r}: it is a folder")
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=output.name + ".", suffix=".probe", dir=output.parent)
+        fd, probe = tempfile.mkstemp(prefix=temp_prefix(output), suffix=".tmp", dir=output.parent)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:

@@ -184,7 +184,13 @@ def test_model_with_unknown_hash_warns(face_model, tmp_path, monkeypatch):
     import hashlib
 
     assert hashlib.sha256(bytes(payload)).hexdigest() in message
-    monkeypatch.setenv("IGSELECT_FACE_MODEL", str(tampered))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        resolve_face_model(tampered)  # once per file per process: the extractors stay quiet
+    payload[len(payload) // 3] ^= 0xFF
+    other = tmp_path / "other.task"
+    other.write_bytes(bytes(payload))
+    monkeypatch.setenv("IGSELECT_FACE_MODEL", str(other))
     with pytest.warns(UserWarning, match="IGSELECT_FACE_MODEL"):
         resolve_face_model()
 

@@ -50,6 +50,8 @@ _CHUNK = 1 << 20
 _STALE_AGE_S = 24 * 3600
 _HOST = re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()) or "host"
 _TMP_TAG = re.compile(r"\.~(\d+)@([^~/]+)~[^/]*\.tmp$")
+_UMASK = os.umask(0o022)  # read once (os has no getter); restored at once
+os.umask(_UMASK)
 
 
 # -- content digests ------------------------------------------------------------------------
@@ -178,6 +180,11 @@ def remove_stale_temps(folder: Path, prefix: str = "") -> list[Path]:
     return removed
 
 
+def temp_prefix(path: Path) -> str:
+    """Prefix of this process's temporary files for ``path`` (see :func:`remove_stale_temps`)."""
+    return f"{Path(path).name}.~{os.getpid()}@{_HOST}~"
+
+
 def write_atomic(path: Path, write: Callable) -> None:
     """Write ``path`` through ``write(binary_file)``, atomically.
 
@@ -189,11 +196,10 @@ def write_atomic(path: Path, write: Callable) -> None:
     path = Path(path)
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(
-            prefix=f"{path.name}.~{os.getpid()}@{_HOST}~", suffix=".tmp", dir=path.parent
-        )
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             write(fh)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, path)
         tmp = None
     except OSError as exc:

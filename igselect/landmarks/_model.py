@@ -13,9 +13,10 @@ looks for it, in order:
 
 A file given by path or by ``IGSELECT_FACE_MODEL`` may be another model version,
 so it is used; but when its sha256 is not the pinned one, a warning names the
-file and both hashes (a tampered or unexpected model moves the landmarks). The
-hash is computed once per file per process (:func:`model_sha256` remembers it by
-path, size and modification time), so checking costs nothing on later calls.
+file and both hashes (a tampered or unexpected model moves the landmarks), once
+per file per process. The hash is computed once per file per process
+(:func:`model_sha256` remembers it by path, size and modification time), so
+checking costs nothing on later calls.
 """
 
 from __future__ import annotations
@@ -121,10 +122,15 @@ def model_sha256(path: str | os.PathLike) -> str:
     return digest
 
 
+_WARNED: set[tuple[str, str]] = set()
+
+
 def _warn_if_unknown(path: Path, source: str) -> None:
-    """Warn when a user-supplied model is not the pinned file (it is still used)."""
+    """Warn (once per file and content per process) that a named model is not the pinned one."""
     got = model_sha256(path)
-    if got != FACE_MODEL_SHA256:
+    key = (str(Path(path).resolve()), got)
+    if got != FACE_MODEL_SHA256 and key not in _WARNED:
+        _WARNED.add(key)
         warnings.warn(
             f"Face Landmarker model {str(path)!r} (from {source}) has sha256 {got}, not the "
             f"pinned {FACE_MODEL_SHA256} of {FACE_MODEL_URL}. It is used as given; if you did "
