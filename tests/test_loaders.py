@@ -9,8 +9,19 @@ import cv2
 import numpy as np
 import pytest
 
-from igselect.datasets import load_ckplus, load_image_folder
-from igselect.landmarks import FaceMeshExtractor
+from igselect.datasets import (
+    load_ckplus,
+    load_image_folder,
+    load_landmark_csv,
+    load_openface_csv,
+)
+from igselect.landmarks import (
+    FACE_MESH_468,
+    IBUG_68,
+    MEDIAPIPE_HAND_21,
+    FaceMeshExtractor,
+    LandmarkAligner,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "igselect" / "datasets" / "data"
 
@@ -236,3 +247,212 @@ def test_image_folder_bad_input(tmp_path, face_model):
         load_image_folder(tmp_path / "empty", model_path=face_model)
     with pytest.raises(ValueError, match="missing='drop'"):
         load_image_folder(tmp_path / "empty", missing="drop", model_path=face_model)
+
+
+# -- landmark CSVs: OpenFace 2 and plain wide files ------------------------------------------
+FIXTURES = Path(__file__).resolve().parent / "data"
+_AU_R = ["01", "02", "04", "05", "06", "07", "09", "10", "12", "14", "15", "17", "20", "23", "25",
+         "26", "45"]  # fmt: skip
+_AU_C = _AU_R[:-1] + ["28", "45"]
+
+
+def _openface_header() -> list[str]:
+    """The columns of OpenFace 2.2 FeatureExtraction, in its order."""
+    eye = [f"eye_lmk_{c}_{i}" for c in "xyXYZ" for i in range(56)]
+    shape = ["p_scale", "p_rx", "p_ry", "p_rz", "p_tx", "p_ty"] + [f"p_{i}" for i in range(34)]
+    return [
+        "frame", "face_id", "timestamp", "confidence", "success",
+        *[f"gaze_{e}_{c}" for e in (0, 1) for c in "xyz"], "gaze_angle_x", "gaze_angle_y",
+        *eye, *[f"pose_{k}" for k in ("Tx", "Ty", "Tz", "Rx", "Ry", "Rz")],
+        *[f"{c}_{i}" for c in "xyXYZ" for i in range(68)], *shape,
+        *[f"AU{a}_r" for a in _AU_R], *[f"AU{a}_c" for a in _AU_C],
+    ]  # fmt: skip
+
+
+def _write_openface(path: Path, xy: np.ndarray, success, confidence) -> None:
+    """One FeatureExtraction CSV: ``xy`` (T, 2, 68) pixels; failed rows get zeros, as OpenFace."""
+    header = _openface_header()
+    col = {name: i for i, name in enumerate(header)}
+    rows = np.zeros((len(xy), len(header)))
+    rows[:, col["frame"]] = np.arange(1, len(xy) + 1)
+    rows[:, col["timestamp"]] = np.arange(len(xy)) / 30.0
+    rows[:, col["confidence"]] = confidence
+    rows[:, col["success"]] = success
+    ok = np.asarray(success, dtype=bool)
+    rows[ok, col["x_0"] : col["x_0"] + 68] = xy[ok, 0]
+    rows[ok, col["y_0"] : col["y_0"] + 68] = xy[ok, 1]
+    rows[ok, col["X_0"] : col["X_0"] + 68] = xy[ok, 0] * 0.5  # 3-D columns must be ignored
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [", ".join(header)] + [", ".join(f"{v:.3f}" for v in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def openface_root(tmp_path_factory):
+    """OpenFace CSVs of real MediaPipe landmarks mapped to iBUG 68 (see tests/data/)."""
+    root = tmp_path_factory.mktemp("openface")
+    idx = FACE_MESH_468.to(IBUG_68)
+    video = np.load(FIXTURES / "single_face_ibug68.npz")["xy"]  # (72, 2, 68) pixels
+    ok = np.ones(24)
+    a, b = ok.copy(), ok.copy()
+    a[[5, 6]] = 0  # two frames OpenFace lost
+    conf_b = np.full(24, 0.97)
+    conf_b[10] = 0.3  # tracked, but not confidently
+    _write_openface(root / "talking" / "S1_a.csv", video[:24], a, 0.97 * a)
+    _write_openface(root / "talking" / "S1_b.csv", video[24:48], b, conf_b)
+    _write_openface(root / "talking" / "S1_c.csv", video[48:], ok, 0.97)
+    london = np.load(DATA / "london_landmarks.npz")
+    for label in ("neutral", "smiling"):
+        # crop-normalised photo landmarks -> pixels of the 300 px crop, 90 px into the photo
+        faces = 90.0 + 300.0 * london[label][:24][..., idx].astype(np.float64)
+        for subject, face in zip(london["subject"][:24], faces, strict=True):
+            seq = np.stack([face, face, face])  # FaceLandmarkImg-like: the photo, 3 rows
+            _write_openface(
+                root / label / f"{subject}_{label}.csv", seq, [1, 0, 1], [0.95, 0, 0.95]
+            )
+    return root
+
+
+def test_openface_shapes_labels_and_missing_counts(openface_root):
+    of = load_openface_csv(openface_root, n_frames=24)
+    assert of.data.shape == (51, 24, 2, 68) and of.data.dtype == np.float32
+    assert of.scheme is IBUG_68 and of.landmark_names[:2] == ["jaw_0", "jaw_1"]
+    assert of.target_names == ["neutral", "smiling", "talking"]
+    assert list(of.target).count("smiling") == 24 and list(of.target).count("talking") == 3
+    assert list(of.subject[:2]) == ["001", "002"] and list(of.subject[-3:]) == ["S1"] * 3
+    assert list(of.sequence[-3:]) == ["S1_a", "S1_b", "S1_c"]
+    assert of.frames_missing[-3:].tolist() == [2, 1, 0]  # success == 0 twice; confidence 0.3
+    assert of.frames_total[-3:].tolist() == [24, 24, 24]
+    assert set(of.frames_missing[:48]) == {1} and set(of.frames_total[:48]) == {3}
+    video = np.load(FIXTURES / "single_face_ibug68.npz")["xy"]
+    np.testing.assert_allclose(of.data[-1], video[48:], atol=1e-3)  # files hold 3 decimals
+    filled = of.data[-3]
+    np.testing.assert_allclose(filled[5], (2 * video[4] + video[7]) / 3, atol=1e-3)
+    np.testing.assert_allclose(filled[6], (video[4] + 2 * video[7]) / 3, atol=1e-3)
+    assert np.abs(filled[5]).min() > 100  # the zeros OpenFace wrote were not used
+    idx = FACE_MESH_468.to(IBUG_68)
+    photo = 90 + 300 * np.load(DATA / "london_landmarks.npz")["neutral"][0][:, idx]
+    np.testing.assert_allclose(of.data[0], np.broadcast_to(photo, (24, 2, 68)), atol=1e-3)
+
+
+def test_openface_policies(openface_root, tmp_path):
+    lenient = load_openface_csv(openface_root, min_confidence=0.2, n_frames=4)
+    assert lenient.frames_missing[-3:].tolist() == [2, 0, 0] and lenient.data.shape[1] == 4
+    with pytest.raises(ValueError, match="the first sequence has 3"):
+        load_openface_csv(openface_root, n_frames=None)  # photos have 3 rows, videos 24
+    talking = tmp_path / "talking_only"
+    shutil.copytree(openface_root / "talking", talking / "talking")
+    X, _ = load_openface_csv(talking, missing="keep_nan", n_frames=None, return_X_y=True)
+    assert X.shape == (3, 24, 2, 68)
+    assert np.isnan(X[0, [5, 6]]).all() and np.isnan(X[1, 10]).all()
+    assert np.isfinite(X[0, [4, 7]]).all() and np.isfinite(X[2]).all()
+    with pytest.raises(ValueError, match=r"2 of 24 frames of .*S1_a\.csv"):
+        load_openface_csv(talking, missing="raise")
+    # a file whose every frame failed is skipped and listed
+    _write_openface(talking / "talking" / "S2_lost.csv", X[2], np.zeros(24), 0.0)
+    some = load_openface_csv(talking)
+    assert some.n_skipped_noface == 1 and some.skipped[0][0].endswith("S2_lost.csv")
+    assert len(some.data) == 3
+
+
+def test_openface_pipeline_with_ibug_scheme(openface_root):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    from igselect.evaluation import FlattenLandmarks
+    from igselect.plotting import plot_landmark_importance
+    from igselect.rankers import FTestLandmarkSelector
+
+    of = load_openface_csv(openface_root, n_frames=2)
+    keep = of.target != "talking"
+    X, y, groups = of.data[keep], of.target[keep], of.subject[keep]
+    pipe = make_pipeline(
+        LandmarkAligner(scheme=IBUG_68),
+        FTestLandmarkSelector(n_landmarks=8, positive_class="smiling"),
+        FlattenLandmarks(),
+        LogisticRegression(max_iter=1000),
+    )
+    acc = cross_val_score(pipe, X, y, groups=groups, cv=GroupKFold(4))
+    assert acc.mean() >= 0.75, acc  # chance 0.5; measured 0.875 (photos of other people)
+    pipe.fit(X, y)
+    assert pipe[0].scheme_ is IBUG_68 and pipe[0].reference_.shape == (2, 68)
+    selector = pipe[1]
+    # a smile pulls the mouth corners (iBUG 48, 54 outer; 60, 64 inner) first
+    assert set(selector.ranking_[:4].tolist()) == {48, 54, 60, 64}, selector.ranking_
+    top = IBUG_68.landmark_regions(selector.ranking_[:8])
+    assert set(top) <= {"outer_lips", "inner_lips"}, top
+    ax = plot_landmark_importance(selector.scores_, n_landmarks=8, scheme=IBUG_68, title="smile")
+    assert len(ax.lines) == 9  # jaw, brows, nose bridge and base, eyes, outer and inner lips
+    assert len(ax.collections[0].get_offsets()) == 68
+    assert len(ax.collections[-1].get_offsets()) == 8
+
+
+def _write_csv(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_bad_csvs_are_named(tmp_path):
+    good = "frame,x_0,x_1,y_0,y_1\n1,0.1,0.2,0.3,0.4\n2,0.1,0.2,0.3,0.5\n"
+    cases = {
+        "no_landmarks.csv": ("frame, confidence, success\n1, 0.9, 1\n", "no landmark columns"),
+        "ragged.csv": ("frame,x_0,x_1,y_0,y_1\n1,0.1,0.2,0.3,0.4\n2,0.1,0.2\n", "ragged CSV"),
+        "empty.csv": ("", "empty CSV"),
+        "header_only.csv": ("frame,x_0,y_0\n", "no frames"),
+        "text.csv": ("frame,x_0,y_0\n1,abc,0.2\n", "non-numeric value 'abc' in column 'x_0'"),
+        "gap.csv": ("frame,x_0,x_2,y_0,y_2\n1,1,2,3,4\n", "must be x_0 .. x_1"),
+    }
+    for name, (text, match) in cases.items():
+        root = tmp_path / name.removesuffix(".csv")
+        _write_csv(root / "a" / "S1_ok.csv", good)
+        _write_csv(root / "a" / f"S2_{name}", text)
+        with pytest.raises(ValueError, match=match) as info:
+            load_landmark_csv(root)
+        assert f"S2_{name}" in str(info.value), name
+        with pytest.raises(ValueError, match=match):
+            load_openface_csv(root)
+    (tmp_path / "no_csv" / "a").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="no .csv files"):
+        load_landmark_csv(tmp_path / "no_csv")
+    with pytest.raises(FileNotFoundError, match="root="):
+        load_landmark_csv(tmp_path / "absent")
+
+
+def test_bad_loader_parameters_are_named(tmp_path):
+    with pytest.raises(ValueError, match="'n_frames' parameter of load_openface_csv.* Got 0"):
+        load_openface_csv(tmp_path, n_frames=0)
+    with pytest.raises(ValueError, match="'min_confidence' parameter.* Got 1.5"):
+        load_openface_csv(tmp_path, min_confidence=1.5)
+    with pytest.raises(ValueError, match="'missing' parameter of load_landmark_csv.* Got 'drop'"):
+        load_landmark_csv(tmp_path, missing="drop")
+    with pytest.raises(ValueError, match="'scheme' parameter"):
+        load_landmark_csv(tmp_path, scheme="dlib")
+
+
+def test_landmark_csv_any_scheme(tmp_path):
+    rng = np.random.default_rng(0)
+    for label in ("wave", "point"):
+        for s in range(3):
+            xy = rng.random((5, 2, 21))
+            cells = [[str(t)] + [f"{v:.6f}" for v in xy[t].ravel()] for t in range(5)]
+            if label == "wave" and s == 0:
+                cells[2][3] = ""  # x_2 of frame 2 missing -> the frame is missing
+            header = ["frame", *[f"x_{i}" for i in range(21)], *[f"y_{i}" for i in range(21)]]
+            text = "\n".join(",".join(r) for r in [header, *cells])
+            _write_csv(tmp_path / "hands" / label / f"P{s}_take.csv", text)
+    hands = load_landmark_csv(tmp_path / "hands", n_frames=5)
+    assert hands.data.shape == (6, 5, 2, 21) and hands.scheme is MEDIAPIPE_HAND_21
+    assert hands.landmark_names[0] == "wrist" and hands.target_names == ["point", "wave"]
+    assert hands.frames_missing.tolist() == [0, 0, 0, 1, 0, 0]
+    assert np.isfinite(hands.data).all()
+    with pytest.raises(ValueError, match="has 68"):
+        load_landmark_csv(tmp_path / "hands", scheme=IBUG_68)
+    X, y = load_landmark_csv(tmp_path / "hands", scheme="mediapipe_hand_21", return_X_y=True)
+    assert X.shape == (6, 16, 2, 21) and list(y[:3]) == ["point"] * 3
+    # an unknown layout loads without a scheme
+    _write_csv(tmp_path / "five" / "a" / "x1.csv", "x_0,x_1,x_2,y_0,y_1,y_2\n1,2,3,4,5,6\n")
+    five = load_landmark_csv(tmp_path / "five", n_frames=1)
+    assert five.scheme is None and five.landmark_names == ["landmark_0", "landmark_1", "landmark_2"]
+    np.testing.assert_array_equal(five.data[0, 0], [[1, 2, 3], [4, 5, 6]])
