@@ -245,8 +245,28 @@ def test_image_folder_bad_input(tmp_path, face_model):
     (tmp_path / "empty" / "label" / "notes.txt").write_text("no images here")
     with pytest.raises(FileNotFoundError, match="no images"):
         load_image_folder(tmp_path / "empty", model_path=face_model)
-    with pytest.raises(ValueError, match="missing='drop'"):
+    with pytest.raises(ValueError, match="'missing' parameter of load_image_folder.* Got 'drop'"):
         load_image_folder(tmp_path / "empty", missing="drop", model_path=face_model)
+
+
+def test_image_folder_reads_gif_and_extensionless_images(small_folder, face_model, tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "gif"
+    for label in ("a", "b"):
+        (root / label).mkdir(parents=True)
+        photo = sorted((small_folder / label).iterdir())[0]
+        with Image.open(photo) as im:  # 8-bit grey GIF: what the grayscale extractor sees
+            im.convert("L").save(root / label / f"{photo.stem}.gif")
+    with Image.open(sorted((small_folder / "b").iterdir())[0]) as im:
+        im.convert("L").save(root / "b" / "P7_yale.happy", format="GIF")  # Yale-style name
+    (root / "b" / "notes.txt").write_text("not an image")
+    gif = load_image_folder(root, model_path=face_model)
+    assert [Path(f).name for f in gif.files] == ["P0_lisa1.gif", "P0_lisa3.gif", "P7_yale.happy"]
+    jpg = load_image_folder(small_folder, model_path=face_model)
+    np.testing.assert_allclose(gif.data[0], jpg.data[0], atol=0.01)  # 1% of the face crop
+    np.testing.assert_allclose(gif.data[1], jpg.data[2], atol=0.01)
+    np.testing.assert_array_equal(gif.data[2], gif.data[1])
 
 
 # -- landmark CSVs: OpenFace 2 and plain wide files ------------------------------------------

@@ -5,19 +5,74 @@ from __future__ import annotations
 import functools
 import os
 import re
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ._cache import extract_cached
 
 __all__ = ["load_image_folder"]
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+# What cv2.imread decodes (its documented formats) ...
+_OPENCV_EXTENSIONS = (
+    ".bmp", ".dib", ".jpeg", ".jpg", ".jpe", ".jp2", ".png", ".webp", ".avif", ".pbm", ".pgm",
+    ".ppm", ".pxm", ".pnm", ".pfm", ".sr", ".ras", ".tiff", ".tif", ".exr", ".hdr", ".pic",
+)  # fmt: skip
+# ... and Pillow formats without a real decoder here (stubs, video, PostScript).
+_PILLOW_SKIP = {"MPEG", "EPS", "PDF", "WMF", "BUFR", "GRIB", "HDF5"}
+# Files without an image extension are read when their content is one of these formats
+# (strong magic numbers), e.g. the Yale database's "subject01.happy", a GIF.
+_SNIFFED_FORMATS = {"GIF", "PNG", "JPEG", "BMP", "TIFF", "WEBP", "PPM"}
 _DEFAULT_SUBJECT = r"^([^_\-.]+)"
 
 
+def _image_extensions() -> tuple[str, ...]:
+    from PIL import Image
+
+    Image.init()
+    pillow = {
+        ext.lower()
+        for ext, fmt in Image.registered_extensions().items()
+        if fmt in Image.OPEN and fmt not in _PILLOW_SKIP
+    }
+    return tuple(sorted(set(_OPENCV_EXTENSIONS) | pillow))
+
+
+#: File extensions read as images: every still-image format of OpenCV or Pillow.
+IMAGE_EXTENSIONS = _image_extensions()
+
+
+def _is_image(path: Path) -> bool:
+    """Known image extension, or (no such extension) image content Pillow recognises."""
+    if not path.is_file() or path.name.startswith("."):
+        return False
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        return True
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return im.format in _SNIFFED_FORMATS
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return False
+
+
+@validate_params(
+    {
+        "root": [str, os.PathLike],
+        "subject_pattern": [str],
+        "missing": [StrOptions({"raise", "skip"})],
+        "cache_dir": [str, os.PathLike, None],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+        "return_X_y": ["boolean"],
+        "model_path": [str, os.PathLike, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_image_folder(
     root: str | os.PathLike,
     *,
@@ -33,6 +88,11 @@ def load_image_folder(
 
     Each photo gives one one-frame sample ``(1, 2, 468)`` from
     :meth:`FaceMeshExtractor.image <igselect.landmarks.FaceMeshExtractor.image>`.
+    Every still-image format that OpenCV or Pillow reads is accepted
+    (:data:`IMAGE_EXTENSIONS`: JPEG, PNG, GIF, TIFF, WebP, PGM ...; the first frame of
+    an animation). A file without an image extension is read when its content is a
+    GIF, PNG, JPEG, BMP, TIFF, WebP or PPM image, as the Yale face database's
+    ``subject01.happy`` (a GIF); other files are ignored.
 
     Parameters
     ----------
@@ -82,8 +142,6 @@ def load_image_folder(
     """
     from igselect.landmarks import FaceMeshExtractor, resolve_face_model
 
-    if missing not in ("raise", "skip"):
-        raise ValueError(f"missing must be 'raise' or 'skip'. Received: missing={missing!r}")
     root = Path(root).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"image folder not found. Received: root={str(root)!r}")
@@ -91,7 +149,7 @@ def load_image_folder(
     items, labels, subjects = [], [], []
     for label_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         for f in sorted(label_dir.iterdir()):
-            if f.suffix.lower() not in IMAGE_EXTENSIONS or not f.is_file():
+            if not _is_image(f):
                 continue
             match = pattern.search(f.name)
             if match is None or not match.groups():
@@ -104,7 +162,7 @@ def load_image_folder(
             subjects.append(match.group(1))
     if not items:
         raise FileNotFoundError(
-            f"no images ({', '.join(IMAGE_EXTENSIONS)}) in label subfolders of {str(root)!r}; "
+            f"no images (files that OpenCV or Pillow read) in label subfolders of {str(root)!r}; "
             "expected root/<label>/<image>"
         )
     results = extract_cached(

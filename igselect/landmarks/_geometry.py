@@ -21,12 +21,30 @@ class UnreadableInputError(ValueError):
     """An input file could not be decoded (corrupt, empty, or not an image or video)."""
 
 
+def _decode_with_pillow(path: Path) -> np.ndarray | None:
+    """First frame of an image file via Pillow, as BGR ``uint8``; None if it cannot read it.
+
+    OpenCV decodes neither GIF (the format of the Yale face database, among others) nor
+    Pillow's rarer formats; Pillow comes with matplotlib.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.seek(0)
+            rgb = np.asarray(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
 def read_bgr(image) -> np.ndarray:
     """Return a contiguous ``uint8`` BGR image from a path or an array.
 
-    Arrays may be 2-D gray, ``(H, W, 1)``, BGR ``(H, W, 3)`` (as ``cv2.imread``
-    returns) or BGRA ``(H, W, 4)`` (alpha dropped). ``uint16`` is scaled to 8 bit
-    and floats are taken to lie in ``[0, 1]``.
+    Files are decoded by OpenCV, or by Pillow where OpenCV cannot (GIF, ...; the
+    first frame of an animation). Arrays may be 2-D gray, ``(H, W, 1)``, BGR
+    ``(H, W, 3)`` (as ``cv2.imread`` returns) or BGRA ``(H, W, 4)`` (alpha dropped).
+    ``uint16`` is scaled to 8 bit and floats are taken to lie in ``[0, 1]``.
     """
     if isinstance(image, str | os.PathLike):
         path = Path(image)
@@ -35,6 +53,8 @@ def read_bgr(image) -> np.ndarray:
         # imdecode(fromfile) copes with non-ASCII paths on every platform.
         data = np.fromfile(str(path), dtype=np.uint8)
         img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+        if img is None and data.size:
+            img = _decode_with_pillow(path)  # GIF and other formats OpenCV lacks
         if img is None:
             raise UnreadableInputError(
                 f"could not decode {str(path)!r} as an image (corrupt or not an image)"
