@@ -136,24 +136,31 @@ def _output_path(path: Path) -> Path:
     return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
 
-def _check_output(output: Path) -> None:
-    """Fail before any extraction when ``output`` cannot be written."""
+def _check_writable(folder: Path, probe_for: Path, what: str) -> None:
+    """Create ``folder`` if needed and write a probe file in it, or raise naming ``what``."""
     import tempfile
 
-    from igselect.datasets._cache import remove_stale_temps, temp_prefix
+    from igselect.datasets._cache import temp_prefix
 
-    if output.is_dir():
-        raise IsADirectoryError(f"cannot write the output {str(output)!r}: it is a folder")
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=temp_prefix(output), suffix=".tmp", dir=output.parent)
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=temp_prefix(probe_for), suffix=".tmp", dir=folder)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise OSError(
-            exc.errno, f"cannot write the output {str(output)!r}: {exc.strerror or exc}"
-        ) from exc
+        raise OSError(exc.errno, f"cannot write {what}: {exc.strerror or exc}") from exc
+
+
+def _check_output(output: Path, cache_dir: Path | None) -> None:
+    """Fail before any extraction when ``output`` or the cache folder cannot be written."""
+    from igselect.datasets._cache import remove_stale_temps
+
+    if output.is_dir():
+        raise IsADirectoryError(f"cannot write the output {str(output)!r}: it is a folder")
+    _check_writable(output.parent, output, f"the output {str(output)!r}")
     remove_stale_temps(output.parent, prefix=output.name + ".~")  # left by a killed run
+    if cache_dir is not None:
+        _check_writable(cache_dir, cache_dir / "probe", f"the cache folder {str(cache_dir)!r}")
 
 
 def _extract(args) -> int:
@@ -171,13 +178,13 @@ def _extract(args) -> int:
     )
 
     output = _output_path(args.output)
-    _check_output(output)
+    cache_dir = None if args.cache_dir is None else args.cache_dir.expanduser()
+    _check_output(output, cache_dir)
     for p in args.paths:
         if not p.exists():
             raise FileNotFoundError(f"no such file or folder: {str(p)!r}")
     model = resolve_face_model(args.model)
     factory = functools.partial(FaceMeshExtractor, model)
-    cache_dir = None if args.cache_dir is None else args.cache_dir.expanduser()
     blocks: list[dict] = []  # each: data (n, P, 2, L), files, optional target/subject
     tally = _Tally()
     images = [p for p in args.paths if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES]

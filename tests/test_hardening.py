@@ -101,6 +101,9 @@ def test_extract_checks_output_before_extracting(
     assert main(["extract", str(image), "-o", str(out), "--model", str(face_model)]) == 1
     assert counter.calls == 0  # refused before any extraction work
     assert str(out.parent) in capsys.readouterr().err
+    args = ["extract", str(image), "-o", str(tmp_path / "o.npz"), "--model", str(face_model)]
+    assert main([*args, "--cache-dir", str(blocker / "cache")]) == 1
+    assert counter.calls == 0 and "cache folder" in capsys.readouterr().err
 
 
 def test_failed_write_keeps_previous_output_and_names_it(shared_dir, face_model, tmp_path):
