@@ -12,8 +12,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from numpy.testing import assert_allclose
 
-from igselect.landmarks import mesh
+from igselect.landmarks import IBUG_68, MEDIAPIPE_HAND_21, mesh
 from igselect.plotting import (
+    _edge_chains,
     plot_ig_path,
     plot_landmark_importance,
     plot_scores_by_region,
@@ -99,6 +100,29 @@ def test_selection_grid_from_ranking_and_selector():
     offsets = _selected(fig2.axes[-1])
     face = mesh.mean_shape()
     assert {int(np.argmin(np.hypot(*(face - p[:, None])))) for p in offsets} == top8
+
+
+@pytest.mark.parametrize(
+    "scheme, sizes",
+    [(IBUG_68, [68, 34, 17, 8, 4, 2]), (MEDIAPIPE_HAND_21, [21, 10, 5, 2, 1])],
+    ids=["ibug_68", "hand_21"],
+)
+def test_selection_grid_of_other_schemes(scheme, sizes):
+    ranking = np.arange(scheme.n_landmarks)[::-1]
+    fig = plot_selection_grid(ranking)  # scheme and default sizes from the ranking's length
+    assert [len(_selected(ax)) for ax in fig.axes] == sizes
+    face = scheme.canonical_shape()
+    assert_allclose(_selected(fig.axes[-1]), face[:, np.sort(ranking[: sizes[-1]])].T)
+    assert all(len(ax.lines) == len(_edge_chains(scheme.edges)) for ax in fig.axes)
+
+
+def test_unknown_layouts_draw_without_edges_and_need_a_face():
+    ax = plot_landmark_importance(np.array([0.1, 0.5, 0.2]), face=np.eye(2, 3), n_landmarks=1)
+    assert len(ax.lines) == 0 and len(_selected(ax)) == 1
+    with pytest.raises(ValueError, match="cannot infer the landmark scheme from 3 landmarks"):
+        plot_landmark_importance(np.array([0.1, 0.5, 0.2]))
+    with pytest.raises(ValueError, match="has 68"):
+        plot_landmark_importance(_scores(), scheme=IBUG_68)
 
 
 def test_selection_grid_errors():
