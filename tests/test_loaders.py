@@ -161,7 +161,7 @@ def test_ckplus_bad_roots(ckplus_root, tmp_path, face_model):
     bad.write_text("happy\n")
     with pytest.raises(ValueError, match="S010_001_00000004_emotion.txt"):
         load_ckplus(root, model_path=face_model)
-    with pytest.raises(ValueError, match="n_frames=0"):
+    with pytest.raises(ValueError, match="'n_frames' parameter.* Got 0 instead"):
         load_ckplus(ckplus_root, n_frames=0, model_path=face_model)
 
 
