@@ -195,6 +195,15 @@ def test_builtins_are_values_that_survive_copy_pickle_and_clone():
         assert copy.deepcopy(s) is s and pickle.loads(pickle.dumps(s)) is s
     assert clone(LandmarkAligner(scheme=IBUG_68)).scheme is IBUG_68
     assert set(SCHEMES) == {s.name for s in ALL}
+    custom = LandmarkScheme("tri", ["l", "r", "top"], {"base": [0, 1], "apex": [2]},
+                            rigid_regions=("base",), mirror_pairs=[(0, 1)], edges=[(0, 2)],
+                            canonical_shape=[[-1, 1, 0], [1, 1, -1]])  # fmt: skip
+    back = pickle.loads(pickle.dumps(LandmarkAligner(scheme=custom))).scheme
+    assert back.name == "tri" and back.names == custom.names and back.rigid_regions == ("base",)
+    assert_array_equal(back.mirror_permutation(), [1, 0, 2])
+    assert_array_equal(back.edges, [[0, 2]])
+    assert_allclose(back.canonical_shape(), custom.canonical_shape())
+    assert {k: v.tolist() for k, v in back.regions.items()} == {"base": [0, 1], "apex": [2]}
 
 
 @ids

@@ -236,11 +236,23 @@ class LandmarkScheme:
     def __reduce__(self):
         if SCHEMES.get(self._name) is self:  # built-ins unpickle to the same object
             return (_builtin, (self._name,))
-        return super().__reduce__()
+        pairs = [tuple(p) for p in self.mirror_pairs.tolist()]
+        kwargs = {
+            "rigid_regions": self._rigid,
+            "mirror_pairs": pairs,
+            "edges": self._edges.tolist(),
+            "canonical_shape": self._shape,
+        }
+        regions = {k: v.tolist() for k, v in self._regions.items()}
+        return (_rebuild, (self._name, self._names, regions, kwargs))
 
 
 def _builtin(name: str) -> LandmarkScheme:
     return SCHEMES[name]
+
+
+def _rebuild(name, names, regions, kwargs) -> LandmarkScheme:
+    return LandmarkScheme(name, names, regions, **kwargs)
 
 
 def _mesh_468() -> LandmarkScheme:
