@@ -13,8 +13,6 @@ from pathlib import Path
 
 __all__ = ["main"]
 
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
-
 
 def _positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
@@ -170,6 +168,7 @@ def _extract(args) -> int:
 
     from igselect.datasets import load_ckplus, load_image_folder
     from igselect.datasets._cache import extract_cached, write_atomic
+    from igselect.datasets.image_folder import IMAGE_EXTENSIONS  # what OpenCV or Pillow read
     from igselect.landmarks import (
         FaceMeshExtractor,
         fill_missing_frames,
@@ -187,7 +186,7 @@ def _extract(args) -> int:
     factory = functools.partial(FaceMeshExtractor, model)
     blocks: list[dict] = []  # each: data (n, P, 2, L), files, optional target/subject
     tally = _Tally()
-    images = [p for p in args.paths if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES]
+    images = [p for p in args.paths if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
     videos = [p for p in args.paths if p.is_file() and p not in images]
     common = {"model_path": model, "n_jobs": args.jobs, "verbose": args.verbose}
     for p in args.paths:
