@@ -211,3 +211,72 @@ def test_ckplus_non_utf8_emotion_file_is_named(tmp_path, face_model):
     bad.write_bytes(b"\xff\xfe   5.0000000e+00\n")
     with pytest.raises(ValueError, match="S001_001_00000001_emotion.txt"):
         load_ckplus(tmp_path / "ck", model_path=face_model)
+
+
+# -- kill -9 with the real extractor (the default tests use the toy one: tests/test_cache.py) --
+
+
+def _kill_after_entries(cmd: list[str], cache: Path, n: int) -> None:
+    from test_cache import _kill_when
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _kill_when(proc, lambda: len(list(cache.rglob("*.npz"))) >= n, timeout=300)
+
+
+def _leftovers(*folders: Path) -> list[Path]:
+    return [p for f in folders for p in f.rglob("*") if p.name.endswith(".tmp")]
+
+
+@pytest.mark.slow
+def test_kill_9_real_extract_and_load_ckplus_then_resume(shared_dir, face_model, tmp_path):
+    london = shared_dir / "data" / "london"
+    # igselect extract on a folder of 10 real photos
+    photos = tmp_path / "photos"
+    for kind in ("neutral", "smiling"):
+        (photos / kind).mkdir(parents=True)
+        for sid in ("001", "002", "003", "004", "005"):
+            shutil.copy(london / kind / f"{sid}.jpg", photos / kind / f"{sid}.jpg")
+    cache, out = tmp_path / "cache", tmp_path / "out.npz"
+    cmd = [sys.executable, "-m", "igselect", "extract", str(photos), "-o", str(out)]
+    cmd += ["--model", str(face_model), "--cache-dir", str(cache)]
+    _kill_after_entries(cmd, cache, 2)
+    assert 2 <= len(list(cache.rglob("*.npz"))) < 10 and not out.exists()
+    subprocess.run(cmd, check=True, capture_output=True, timeout=600)
+    assert (
+        main(["extract", str(photos), "-o", str(tmp_path / "ref.npz"), "--model", str(face_model)])
+        == 0
+    )
+    with np.load(out) as got, np.load(tmp_path / "ref.npz") as want:
+        assert got["data"].shape == (10, 1, 2, 468)
+        np.testing.assert_array_equal(got["data"], want["data"])
+        np.testing.assert_array_equal(got["files"], want["files"])
+        np.testing.assert_array_equal(got["target"], want["target"])
+    assert _leftovers(cache, tmp_path) == []
+
+    # load_ckplus(cache_dir=...) on 6 sequences of real frames
+    root = tmp_path / "ck"
+    for s, sid in enumerate(("001", "002", "003", "004", "005", "006")):
+        frames = root / "cohn-kanade-images" / "S001" / f"{s:03d}"
+        labels = root / "Emotion" / "S001" / f"{s:03d}"
+        frames.mkdir(parents=True)
+        labels.mkdir(parents=True)
+        for t, kind in enumerate(("neutral", "neutral", "smiling")):
+            shutil.copy(london / kind / f"{sid}.jpg", frames / f"S001_{s:03d}_{t:08d}.jpg")
+        (labels / f"S001_{s:03d}_00000003_emotion.txt").write_text("5.0\n")
+    ck_cache, ck_out = tmp_path / "ck_cache", tmp_path / "ck.npz"
+    code = (
+        "import sys, numpy as np\n"
+        "from igselect.datasets import load_ckplus\n"
+        "ck = load_ckplus(sys.argv[1], n_frames=3, cache_dir=sys.argv[2], model_path=sys.argv[4])\n"
+        "np.savez(sys.argv[3], data=ck.data, sequence=ck.sequence.astype(str))\n"
+    )
+    cmd = [sys.executable, "-c", code, str(root), str(ck_cache), str(ck_out), str(face_model)]
+    _kill_after_entries(cmd, ck_cache, 2)
+    assert 2 <= len(list(ck_cache.glob("*.npz"))) < 6 and not ck_out.exists()
+    subprocess.run(cmd, check=True, capture_output=True, timeout=600)
+    want = load_ckplus(root, n_frames=3, model_path=face_model)
+    with np.load(ck_out) as got:
+        assert got["data"].shape == (6, 3, 2, 468)
+        np.testing.assert_array_equal(got["data"], want.data)
+        np.testing.assert_array_equal(got["sequence"], want.sequence.astype(str))
+    assert _leftovers(ck_cache, tmp_path) == []
