@@ -405,9 +405,15 @@ def test_fill_missing_frames_policies():
 
 def test_protocol_scheme_and_cache_key(face_model):
     ext = FaceMeshExtractor(face_model)
-    assert ext.scheme == "face_mesh_468" and ext.n_landmarks == 468
+    from igselect.landmarks.schemes import FACE_MESH_468
+
+    assert ext.scheme is FACE_MESH_468 and ext.n_landmarks == FACE_MESH_468.n_landmarks == 468
     key = ext.cache_key()
-    assert key["model_sha256"] == FACE_MODEL_SHA256 and key["crop_size"] == 300
+    assert (
+        key["scheme"] == "face_mesh_468"
+        and key["model_sha256"] == FACE_MODEL_SHA256
+        and key["crop_size"] == 300
+    )
     assert key["extractor"] == "igselect.landmarks.extractor.FaceMeshExtractor"
     assert FaceMeshExtractor(face_model, crop_size=256).cache_key()["crop_size"] == 256
     # missing and verbose change no raw landmark: they stay out of the key

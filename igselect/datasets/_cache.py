@@ -272,7 +272,7 @@ def extract_cached(
             f"method must be 'image', 'sequence' or 'video'. Received: method={method!r}"
         )
     with factory() as probe:
-        n_landmarks = int(probe.n_landmarks)
+        n_landmarks = int(getattr(probe, "n_landmarks", None) or probe.scheme.n_landmarks)
         settings = probe.cache_key() if cache_dir is not None else None
         label = type(probe).__name__
 

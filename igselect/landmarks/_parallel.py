@@ -7,8 +7,10 @@ here names a particular extractor, so another one (dlib, OpenFace, a body-pose
 model) plugs in without an edit of shared code. An extractor is
 
 - a context manager (``with factory() as ext:`` closes its resources);
-- ``scheme``: its landmark scheme (a scheme object or its name), and
-  ``n_landmarks``: the number of landmarks per frame;
+- ``scheme``: its landmark scheme (a
+  :class:`~igselect.landmarks.schemes.LandmarkScheme` or its name), and
+  ``n_landmarks``: the number of landmarks per frame (optional when ``scheme``
+  is a scheme object, which knows it);
 - ``cache_key()``: a JSON-serialisable dict of everything its output depends
   on (settings, a digest of its model file);
 - the methods the loaders call: ``image(path)`` -> ``(2, L)`` array or None

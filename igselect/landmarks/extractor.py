@@ -13,8 +13,9 @@ first frame and after the face is lost.
 
 The extractor takes part in :func:`~igselect.landmarks._parallel.extract_many`
 and the loaders' cache through a small protocol that any other extractor can
-follow (no shared code names this class): a ``scheme`` attribute, an
-``n_landmarks`` attribute, a :meth:`~FaceMeshExtractor.cache_key` method, the
+follow (no shared code names this class): a ``scheme`` attribute (a
+:class:`~igselect.landmarks.schemes.LandmarkScheme` or its name), an
+``n_landmarks`` attribute (optional when the scheme is an object), a :meth:`~FaceMeshExtractor.cache_key` method, the
 context-manager methods and the ``image`` / ``video`` / ``sequence`` methods.
 """
 
@@ -32,6 +33,7 @@ from . import _geometry as geo
 from ._geometry import UnreadableInputError
 from ._model import model_sha256, resolve_face_model
 from ._time import MISSING_POLICIES, fill_missing_frames, resample_frames
+from .schemes import FACE_MESH_468
 
 __all__ = [
     "FaceMeshExtractor",
@@ -148,8 +150,8 @@ class FaceMeshExtractor:
     (16, 2, 468)
     """
 
-    #: Landmark scheme of the output (the name of :data:`FACE_MESH_468`).
-    scheme = "face_mesh_468"
+    #: Landmark scheme of the output.
+    scheme = FACE_MESH_468
     #: Number of landmarks per frame.
     n_landmarks = N_MESH_LANDMARKS
     #: Bump when the extraction protocol changes what the same settings return.
