@@ -280,3 +280,19 @@ def test_kill_9_real_extract_and_load_ckplus_then_resume(shared_dir, face_model,
         np.testing.assert_array_equal(got["data"], want.data)
         np.testing.assert_array_equal(got["sequence"], want.sequence.astype(str))
     assert _leftovers(ck_cache, tmp_path) == []
+
+
+def test_model_hash_is_computed_once_per_file_version(face_model, tmp_path, monkeypatch):
+    from igselect.landmarks import _model
+
+    calls = []
+    original = _model._sha256
+    monkeypatch.setattr(_model, "_sha256", lambda p: calls.append(p) or original(p))
+    copy = tmp_path / "copy.task"
+    copy.write_bytes(face_model.read_bytes())
+    for _ in range(3):
+        assert _model.model_sha256(copy) == FACE_MODEL_SHA256
+        FaceMeshExtractor(copy).cache_key()
+    assert len(calls) == 1
+    os.utime(copy, ns=(0, 10**18))  # a new modification time: hashed again
+    assert _model.model_sha256(copy) == FACE_MODEL_SHA256 and len(calls) == 2
