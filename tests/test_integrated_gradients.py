@@ -564,3 +564,71 @@ def test_path_engine_equals_per_step_tightly(n_steps):
     path = integrated_gradients(model, X, b, n_steps=n_steps)
     step = integrated_gradients(model, X, b, n_steps=n_steps, engine="step")
     assert _normwise(path, step) < 1e-5
+
+
+# -- memory bounded by batch_size (issue 13, defect 6) ---------------------------------------------
+class _Stop(Exception):
+    pass
+
+
+def _tiny_selector_net():
+    """The network of the defect report: 8 samples, 4 frames, 12 landmarks."""
+    rng = np.random.default_rng(10)
+    model = build_emo_network(4, 12, n_filters=2, lstm_units=3, dense_units=3, seed=0)
+    X = rng.normal(size=(8, 4, 2, 12)).astype(np.float32)
+    return model, X, X[::-1].copy()
+
+
+@pytest.mark.parametrize("engine", ["fast", "step"])
+def test_two_million_steps_are_streamed(engine, monkeypatch):
+    """n_steps=2_000_000, batch_size=1: the first gradient call holds a bounded chunk of
+    the quadrature nodes, and nothing of the size of n_steps is allocated before it
+    (today's code built all 2e6 nodes and weights, and the path engine took them all)."""
+    import tracemalloc
+
+    from igselect.attribution._emo_engine import _EmoEngine
+
+    model, X, B = _tiny_selector_net()
+    integrated_gradients(model, X, B, n_steps=4, engine=engine)  # engines built, traced
+    seen = []
+
+    def stop_path(self, x, b, alphas, weights, target):
+        seen.append(len(alphas))
+        raise _Stop
+
+    def stop_gradient(self, x, target):
+        seen.append(int(x.shape[0]))
+        raise _Stop
+
+    monkeypatch.setattr(_EmoEngine, "path_integral", stop_path)
+    monkeypatch.setattr(_EmoEngine, "gradient", stop_gradient)
+    model, X, B = _tiny_selector_net()  # a new network: new engine, new traces
+    tracemalloc.start()
+    try:
+        with pytest.raises(_Stop):
+            integrated_gradients(model, X, B, n_steps=2_000_000, batch_size=1, engine=engine)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert seen and seen[0] <= 1024, seen  # nodes (fast) or interpolated inputs (step) per call
+    assert peak < 4 * 2**20, peak  # 2e6 float64 nodes alone are 16 MB
+
+
+def test_node_chunks_give_the_same_attributions(monkeypatch):
+    """The whole-path engine over chunks of nodes sums to the all-nodes result."""
+    from igselect.attribution import _gradients
+
+    model, X, B = _tiny_selector_net()
+    ref = integrated_gradients(model, X, B, n_steps=50, batch_size=10_000)
+    monkeypatch.setattr(_gradients, "PATH_MIN_NODES", 8)
+    for batch_size in (1, 8, 20):  # 8 nodes of 1 path; 8 of 1; 20 of 1
+        out = integrated_gradients(model, X, B, n_steps=50, batch_size=batch_size)
+        assert _normwise(out, ref) < 1e-6
+
+
+def test_gauss_legendre_size_is_bounded():
+    with pytest.raises(ValueError, match=r"n_steps <= 2048.*n_steps=4096"):
+        quadrature("gausslegendre", 4096)
+    model, X, B = _tiny_selector_net()
+    with pytest.raises(ValueError, match="n_steps=5000"):
+        integrated_gradients(model, X, B, n_steps=5000, method="gausslegendre")

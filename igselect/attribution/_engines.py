@@ -46,6 +46,7 @@ class _TapeEngine:
 
         self.model = model
         self._is_keras = isinstance(model, keras.Model)
+        self.xla_ok = self._is_keras  # XLA-compile large runs (callables may hold any op)
 
     def forward(self, x):
         out = self.model(x, training=False) if self._is_keras else self.model(x)
@@ -54,7 +55,10 @@ class _TapeEngine:
     def gradient(self, x, target: int):
         import tensorflow as tf
 
-        with tf.GradientTape() as tape:
+        # Only the input is watched: no gradient of the weights is ever formed (a tape
+        # watching the variables makes TensorFlow accumulate the weight gradients inside
+        # recurrent layers' while loops too).
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(x)
             out = self.forward(x)
             y = out[:, target]
@@ -136,7 +140,8 @@ def default_batch_size(model, engine, name: str, sample_shape: tuple[int, ...]) 
     - fast engine: ``3 * P * (2 * L * F) * itemsize`` bytes per input (the conv
       activations, their gradient and room for one temporary), ``itemsize`` 4
       for float32 and 2 for bfloat16;
-    - Keras models: ``3 * 4`` bytes times the summed output sizes of all layers;
+    - Keras models: ``3 * 4`` bytes times the summed output sizes of all layers
+      but views (``Reshape``, ``Flatten``, ``Dropout``, the input);
     - other callables: ``64 * 4`` bytes per input element.
 
     The result is clipped to ``[1, 1024]``.
@@ -148,7 +153,16 @@ def default_batch_size(model, engine, name: str, sample_shape: tuple[int, ...]) 
         per_input = 3 * itemsize * engine.n_frames * 2 * engine.n_landmarks * engine.n_filters
     elif isinstance(model, keras.Model):
         elements = 0
+        # views that allocate nothing at inference
+        views = (
+            keras.layers.Reshape,
+            keras.layers.Flatten,
+            keras.layers.Dropout,
+            keras.layers.InputLayer,
+        )
         for layer in model.layers:
+            if isinstance(layer, views):
+                continue
             try:
                 shapes = layer.output.shape
             except (AttributeError, ValueError):  # pragma: no cover - subclassed layers

@@ -26,6 +26,7 @@ from ._gradients import (
     _progress,
     _resolve_model,
     prepare,
+    use_jit,
     weighted_gradient_sum,
 )
 
@@ -121,5 +122,6 @@ def gradient_shap(
             yield idx, noisy, b, alphas[start:stop], weight[: stop - start], x - b
 
     chunks = _progress(draws(), verbose, f"GradientSHAP ({k} draws)", total=-(-n * k // size))
-    total = weighted_gradient_sum(runner, chunks, n, X_feed.shape[1:], size)
+    jit = use_jit(runner, model, X_feed.shape[1:], n * k)
+    total = weighted_gradient_sum(runner, chunks, n, X_feed.shape[1:], size, jit=jit)
     return total.astype(np.float32).reshape(out_shape)

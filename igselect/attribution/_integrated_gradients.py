@@ -25,6 +25,7 @@ from ._gradients import (  # noqa: F401  (_Runner: the core, re-exported for tes
     _Runner,
     outputs,
     prepare,
+    use_jit,
 )
 from ._quadrature import _check_method_steps, _check_n_steps
 
@@ -173,8 +174,9 @@ def integrated_gradients(
         model, X_feed, target, batch_size, probe=probe, engine=engine, dtype=dtype
     )
     target = int(target)
-    f_x = outputs(runner, X_feed, batch_size, target)
-    f_b = outputs(runner, B_feed, batch_size, target)
+    need_f = return_deltas or len(schedule) > 1  # the outputs only serve the deltas
+    f_x = outputs(runner, X_feed, batch_size, target) if need_f else 0.0
+    f_b = outputs(runner, B_feed, batch_size, target) if need_f else 0.0
     diff = (X_feed - B_feed).astype(np.float64)
     axes = tuple(range(1, X_feed.ndim))
     for m in schedule:
@@ -183,10 +185,14 @@ def integrated_gradients(
         per_path = runner.path is not None and engine != "step"
         if per_path:  # whole-path engine: batch_size counts samples x nodes
             per_call, nodes = _path_nodes_per_call(eng, m, batch_size, user_batch)
+        jit = not per_path and use_jit(runner, model, X_feed.shape[1:], X_feed.shape[0] * m)
         total = _path_integral(
-            runner, X_feed, B_feed, method, m, per_call, verbose, per_path, nodes_per_call=nodes
-        )
+            runner, X_feed, B_feed, method, m, per_call, verbose, per_path,
+            nodes_per_call=nodes, jit=jit,
+        )  # fmt: skip
         attributions = diff * total
+        if not need_f:
+            break
         deltas = attributions.sum(axis=axes) - (f_x - f_b)
         if len(schedule) == 1:
             break

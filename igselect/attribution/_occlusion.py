@@ -12,25 +12,30 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_landmark_array
-from ._gradients import _check_batch_size, _check_target
+from ._gradients import _check_batch_size, _check_target, _padded
 
 __all__ = ["occlusion"]
 
 
-def _predictor(model):
+def _predictor(model, probe: np.ndarray):
     """A function ``(batch, P, 2, L) float32 -> (batch, n_outputs)`` NumPy array."""
     import keras
 
     if isinstance(model, keras.Model):
-        import tensorflow as tf
+        # the gradient core's compiled forward (the fast engine's for EMO networks),
+        # cached with the model: no retracing across calls
+        from ._engines import resolve_engine
+        from ._gradients import _runner_for
 
         channel = len(model.input_shape) == 5
-        fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-        return lambda x: np.asarray(fn(x[..., None] if channel else x))
+        feed = probe[..., None] if channel else probe
+        eng, _ = resolve_engine(model, engine="auto", dtype="float32", probe=feed[:2])
+        forward = _runner_for(eng, 0).forward
+        return lambda x: forward(x[..., None] if channel else x).numpy()
     if hasattr(model, "predict_proba"):
         return lambda x: np.asarray(model.predict_proba(x))
     if hasattr(model, "model_"):
-        return _predictor(model.model_)
+        return _predictor(model.model_, probe)
     if callable(model):
         return lambda x: np.asarray(model(x))
     raise TypeError(
@@ -149,13 +154,14 @@ def occlusion(
     >>> occlusion(f, X, baseline=np.zeros((2, 4))).round(3)
     array([[0.   , 0.   , 0.381, 0.   ]])
     """
-    predict = _predictor(model_or_predict_proba)
     target = _check_target(target)
     batch_size = _check_batch_size(batch_size) or 256
     arr = check_landmark_array(X)
     n, P, _, L = arr.shape
     base = _baseline(baseline, arr)
     members = _groups(groups, L)
+    batch_size = min(batch_size, n * len(members))  # pad at most one partial batch
+    predict = _fixed_shape(_predictor(model_or_predict_proba, arr), batch_size)
     full = predict(arr[: min(n, batch_size)])
     if full.ndim != 2 or target >= full.shape[1]:
         raise ValueError(
@@ -180,3 +186,17 @@ def occlusion(
         for row, (i, g) in enumerate(zip(sample, group, strict=True)):
             scores[i, members[g]] = drop[row]
     return scores
+
+
+def _fixed_shape(predict, size: int):
+    """``predict`` on batches padded to ``size`` rows (one trace for compiled models)."""
+
+    def run(x):
+        rows = x.shape[0]
+        if rows == size or rows == 0:
+            return np.asarray(predict(x))
+        if rows < size:
+            return np.asarray(predict(_padded(x, size)))[:rows]
+        return np.concatenate([run(x[i : i + size]) for i in range(0, rows, size)])
+
+    return run

@@ -16,6 +16,7 @@ Integrated Gradients approximates, for every input feature ``i``,
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -116,17 +117,23 @@ def _check_method_steps(method: str, n_steps) -> int:
     return m
 
 
-def _nodes(method: str, m: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-    """Weights and nodes ``k = start .. stop - 1`` of the ``m``-node rule (validated)."""
+@functools.lru_cache(maxsize=4)
+def _gauss_legendre(m: int) -> tuple[np.ndarray, np.ndarray]:
+    nodes, weights = np.polynomial.legendre.leggauss(m)
+    return 0.5 * weights, 0.5 * (nodes + 1.0)
+
+
+def _nodes_at(method: str, m: int, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and nodes number ``k`` (an int array, 0-based) of the ``m``-node rule."""
     if method == "gausslegendre":
         if m > MAX_GAUSS_LEGENDRE_STEPS:
             raise ValueError(
                 f"method='gausslegendre' supports n_steps <= {MAX_GAUSS_LEGENDRE_STEPS}. "
                 f"Received: n_steps={m}"
             )
-        nodes, weights = np.polynomial.legendre.leggauss(m)
-        return 0.5 * weights[start:stop], 0.5 * (nodes[start:stop] + 1.0)
-    k = np.arange(start, stop, dtype=np.float64)
+        weights, alphas = _gauss_legendre(m)
+        return weights[k], alphas[k]
+    k = np.asarray(k, dtype=np.float64)
     if method == "riemann_trapezoid":
         alphas = k / (m - 1)
         step_sizes = np.full(k.shape, 1.0 / (m - 1))
@@ -136,6 +143,11 @@ def _nodes(method: str, m: int, start: int, stop: int) -> tuple[np.ndarray, np.n
     return np.full(k.shape, 1.0 / m), (k + offset) / m
 
 
+def _nodes(method: str, m: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and nodes ``k = start .. stop - 1`` of the ``m``-node rule (validated)."""
+    return _nodes_at(method, m, np.arange(start, stop))
+
+
 def quadrature_chunks(method: str, n_steps: int, chunk: int):
     """Yield ``(step_sizes, alphas)`` of the rule in consecutive chunks of ``chunk`` nodes.
 
@@ -143,10 +155,5 @@ def quadrature_chunks(method: str, n_steps: int, chunk: int):
     not by ``n_steps``: the streamed form of :func:`quadrature`.
     """
     m = _check_method_steps(method, n_steps)
-    if method == "gausslegendre":
-        w, a = _nodes(method, m, 0, m)
-        for start in range(0, m, chunk):
-            yield w[start : start + chunk], a[start : start + chunk]
-        return
     for start in range(0, m, chunk):
         yield _nodes(method, m, start, min(start + chunk, m))

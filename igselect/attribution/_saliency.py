@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._gradients import _check_X, _resolve_model, gradients_at, prepare
+from ._gradients import _check_X, _resolve_model, gradients_at, prepare, use_jit
 
 __all__ = ["input_x_gradient", "saliency"]
 
@@ -18,7 +18,8 @@ def _input_gradients(model, X, target, batch_size) -> tuple[np.ndarray, np.ndarr
     model = _resolve_model(model)
     X_feed, out_shape = _check_X(model, X)
     runner, _, _, batch_size, _ = prepare(model, X_feed, target, batch_size)
-    return X_feed, gradients_at(runner, X_feed, batch_size), out_shape
+    jit = use_jit(runner, model, X_feed.shape[1:], X_feed.shape[0])
+    return X_feed, gradients_at(runner, X_feed, batch_size, jit=jit), out_shape
 
 
 def saliency(model, X, *, target: int = 1, batch_size: int | None = None) -> np.ndarray:
