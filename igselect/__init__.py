@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "EmoClassifier": "igselect.classifier",
+    "KerasLandmarkClassifier": "igselect.classifier",
     "GlobalAttributionSelector": "igselect.selector",
     "GlobalIGSelector": "igselect.selector",
     "EmotionEnsemble": "igselect.ensemble",

@@ -1,73 +1,37 @@
-"""EmoClassifier: the scikit-learn estimator around the T-EMO / R-EMO network.
+"""The scikit-learn classifiers around Keras networks of landmark sequences.
 
-:class:`EmoClassifier` wraps :func:`igselect.network.build_emo_network` in the
-scikit-learn classifier API: parameters are validated in :meth:`fit`, fitted
-state lives in attributes with a trailing underscore, and a fitted estimator
-pickles (the Keras model travels in its native ``.keras`` format).
+:class:`KerasLandmarkClassifier` takes any Keras network (a ``build_fn``);
+:class:`EmoClassifier` is the paper's configuration of it: the T-EMO / R-EMO
+network of :func:`igselect.network.build_emo_network`, binary, with the
+paper's hyper-parameters as its own parameters. Both validate their
+parameters in :meth:`fit`, keep fitted state in attributes with a trailing
+underscore, and pickle (the Keras model travels in its native ``.keras``
+format).
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-import os
-import tempfile
-import time
-import warnings
+from functools import partial
 
-import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.metrics import accuracy_score
-from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.validation import check_is_fitted
-
-from igselect._trainer import get_trainer
-from igselect._validation import (
-    _check_int,
-    binarize_target,
-    check_consistent_shape,
-    check_landmark_array,
-    check_landmark_target,
-)
+from igselect import network as _network
+from igselect._keras_classifier import _TRAINING_CONSTRAINTS, KerasLandmarkClassifier
+from igselect._validation import Interval, IntInterval, Real
 from igselect.network import _as_kernel, build_emo_network
 
-__all__ = ["EmoClassifier"]
-
-#: Samples per batch in predict_proba (memory bound, not a model parameter).
-_PREDICT_BATCH = 256
-#: Upper bound of the integer seed derived from ``random_state``.
-_MAX_SEED = 2**31 - 1
+__all__ = ["EmoClassifier", "KerasLandmarkClassifier"]
 
 
-def _check_fraction(value, name: str, *, high: float, low_inclusive: bool = True) -> float:
-    """Validate a real number in ``[0, high)`` (``(0, high)`` if not ``low_inclusive``)."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value >= 0 if low_inclusive else value > 0) and value < high
-    if not ok:
-        bracket = "[" if low_inclusive else "("
-        raise ValueError(
-            f"{name} must be a float in {bracket}0, {high}). Received: {name}={value!r}"
-        )
-    return float(value)
-
-
-def _check_bool(value, name: str) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be True or False. Received: {name}={value!r}")
-    return bool(value)
-
-
-class EmoClassifier(ClassifierMixin, BaseEstimator):
+class EmoClassifier(KerasLandmarkClassifier):
     """Binary Conv2D + LSTM classifier of landmark sequences (T-EMO / R-EMO).
 
     One network of Di Luzio, Rosato & Panella (2024) per emotion: a per-frame
     Conv2D with ``n_filters`` filters and ReLU, BatchNorm, Flatten, an LSTM
     with ``lstm_units`` units, Dropout, a ReLU Dense layer with
     ``dense_units`` units and a 2-way softmax (see
-    :func:`~igselect.network.build_emo_network`).
+    :func:`~igselect.network.build_emo_network`). It is the paper's
+    configuration of :class:`KerasLandmarkClassifier`: the same training,
+    validation, standardisation, pickling and ``model_`` contract, with the
+    network's hyper-parameters as parameters of its own.
 
     Parameters
     ----------
@@ -227,6 +191,17 @@ class EmoClassifier(ClassifierMixin, BaseEstimator):
     (2, 2)
     """
 
+    _parameter_constraints: dict = {
+        "n_filters": [IntInterval(1)],
+        "lstm_units": [IntInterval(1)],
+        "dense_units": [IntInterval(1)],
+        "kernel_size": [IntInterval(1), tuple, list],  # the pair is checked in fit
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "randomized": ["boolean"],
+        **_TRAINING_CONSTRAINTS,
+    }
+    _binary_only = True
+
     def __init__(
         self,
         n_filters: int = 32,
@@ -263,108 +238,16 @@ class EmoClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    # ------------------------------------------------------------------ params
     def _validate_params(self) -> None:
-        for name in ("n_filters", "lstm_units", "dense_units", "batch_size", "epochs"):
-            _check_int(getattr(self, name), name)
-        _check_int(self.patience, "patience", min_value=0)
-        if not isinstance(self.verbose, bool):
-            _check_int(self.verbose, "verbose", min_value=0)
+        super()._validate_params()
         _as_kernel(self.kernel_size)
-        _check_fraction(self.dropout, "dropout", high=1.0)
-        _check_fraction(self.validation_fraction, "validation_fraction", high=1.0)
-        _check_bool(self.randomized, "randomized")
-        _check_bool(self.standardize, "standardize")
-        lr = self.learning_rate
-        if (
-            isinstance(lr, bool)
-            or not isinstance(lr, numbers.Real)
-            or not math.isfinite(lr)
-            or lr <= 0
-        ):
-            raise ValueError(
-                f"learning_rate must be a positive float. Received: learning_rate={lr!r}"
-            )
-        cw = self.class_weight
-        if not (cw is None or isinstance(cw, dict) or (isinstance(cw, str) and cw == "balanced")):
-            raise ValueError(
-                "class_weight must be None, 'balanced' or a dict mapping labels to weights. "
-                f"Received: class_weight={cw!r}"
-            )
-        try:
-            check_random_state(self.random_state)
-        except ValueError as exc:
-            raise ValueError(
-                "random_state must be None, an int or a numpy RandomState. "
-                f"Received: random_state={self.random_state!r}"
-            ) from exc
 
-    def _class_weights(self, y01: np.ndarray) -> np.ndarray:
-        """Per-class loss weights, indexed by the 0/1 label."""
-        if self.class_weight is None:
-            return np.ones(2)
-        if isinstance(self.class_weight, str):
-            return compute_class_weight("balanced", classes=np.array([0, 1]), y=y01)
-        unknown = [k for k in self.class_weight if not np.any(self.classes_ == k)]
-        if unknown:
-            raise ValueError(
-                f"class_weight has keys that are not in classes_={self.classes_.tolist()!r}. "
-                f"Received: class_weight={self.class_weight!r}"
-            )
-        weights = np.ones(2)
-        for i, label in enumerate(self.classes_):
-            for key, value in self.class_weight.items():
-                if np.all(key == label):
-                    if not (isinstance(value, numbers.Real) and value >= 0):
-                        raise ValueError(
-                            "class_weight values must be non-negative numbers. "
-                            f"Received: class_weight={self.class_weight!r}"
-                        )
-                    weights[i] = float(value)
-        return weights
+    def _describe(self) -> str:
+        return "R-EMO " if self.randomized else "T-EMO "
 
-    # --------------------------------------------------------------------- fit
-    def fit(self, X, y):
-        """Train the network on landmark sequences.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_frames, 2, n_landmarks[, 1])
-            Raw landmark coordinates. A trailing channel axis of size 1 is
-            dropped.
-        y : array-like of shape (n_samples,)
-            Labels: exactly two classes, or any number of classes when
-            ``positive_class`` is set.
-
-        Returns
-        -------
-        self : EmoClassifier
-            The fitted estimator.
-        """
-        start = time.perf_counter()
-        self._validate_params()
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
-        X = check_landmark_array(X)
-        y = check_landmark_target(y, X.shape[0])
-        y01 = binarize_target(y, self.positive_class)
-        if self.positive_class is None:
-            self.classes_ = np.unique(y)
-            self.positive_class_ = self.classes_[1]
-        else:
-            self.classes_ = np.array([0, 1])
-            self.positive_class_ = self.positive_class
-        self.n_frames_in_, self.n_landmarks_in_ = int(X.shape[1]), int(X.shape[3])
-        seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
-        class_w = self._class_weights(y01)
-
-        X_tr, y_tr, val = self._split(X, y01, seed)
-        mean = std = None
-        if self.standardize:
-            mean = X_tr.mean(axis=(0, 1), dtype=np.float64)
-            std = X_tr.std(axis=(0, 1), dtype=np.float64)
+    def _build_network(self, n_classes: int, seed: int, mean, std, X_probe):
+        """The paper's network, standardisation inside, softmax output."""
+        del n_classes, X_probe  # always 2 classes; always probabilities
         build_kwargs = dict(
             n_frames=self.n_frames_in_,
             n_landmarks=self.n_landmarks_in_,
@@ -376,263 +259,11 @@ class EmoClassifier(ClassifierMixin, BaseEstimator):
             randomized=bool(self.randomized),
         )
         model = build_emo_network(**build_kwargs, seed=seed, mean=mean, std=std)
-        history, epoch_times = self._train(model, build_kwargs, X_tr, y_tr, val, class_w, seed)
-        self.model_ = model
-        self._predict_fn = self._make_predict_fn()
-        self.history_ = history
-        self.n_iter_ = len(history["loss"])
-        self.epoch_times_ = np.asarray(epoch_times)
-        self.fit_time_ = time.perf_counter() - start
-        if self.verbose:
-            last = ", ".join(f"{k}={v[-1]:.4f}" for k, v in self.history_.items() if v)
-            print(
-                f"[EmoClassifier] {'R-EMO' if self.randomized else 'T-EMO'} fitted on "
-                f"{X.shape[0]} samples ({self.n_frames_in_} frames, {self.n_landmarks_in_} "
-                f"landmarks): {self.n_iter_} epochs in {self.fit_time_:.1f} s; {last}"
-            )
-        return self
-
-    def _train(self, model, build_kwargs, X_tr, y_tr, val, class_w, seed):
-        """Run the epochs with early stopping; returns ``(history, epoch_times)``.
-
-        The epochs run on the cached trainer of this network configuration
-        (:mod:`igselect._trainer`): it starts from ``model``'s initial state
-        and the trained state is copied back into ``model``.
-        """
-        import tensorflow as tf
-
         key = (
             tuple(sorted(build_kwargs.items())),
             float(self.learning_rate),
             int(self.batch_size),
         )
-        trainer = get_trainer(
-            key, build_kwargs, learning_rate=self.learning_rate, batch_size=self.batch_size
-        )
-        # The template has no standardisation layer: standardise here, with the
-        # model's own layer (the same operation as at inference).
-        scale = model.get_layer("standardize") if self.standardize else (lambda x: x)
-
-        def tensors(X, y01):
-            X = tf.cast(scale(tf.constant(X, tf.float32)), tf.float32)
-            return [X, tf.constant(y01, tf.int64), tf.constant(class_w[y01], tf.float32)]
-
-        # Class weights enter the loss as per-sample weights, the validation loss
-        # included, so early stopping monitors the training objective.
-        args = tensors(X_tr, y_tr) + ([] if val is None else tensors(*val))
-        epoch_fn = trainer.train_epoch if val is None else trainer.train_epoch_validated
-        # Own shuffling from the seed: repeatable without touching the global
-        # TensorFlow / NumPy / Python seeds.
-        order_rng = np.random.RandomState(seed)
-        history = {"loss": [], "accuracy": []}
-        if val is not None:
-            history.update(val_loss=[], val_accuracy=[])
-        epoch_times = []
-        best, best_weights, wait = np.inf, None, 0
-        with trainer.lock:
-            trainer.load(model)
-            for epoch in range(int(self.epochs)):
-                tick = time.perf_counter()
-                order = tf.constant(order_rng.permutation(X_tr.shape[0]).astype(np.int32))
-                logs = [float(v) for v in epoch_fn(order, *args)]
-                epoch_times.append(time.perf_counter() - tick)
-                for name, value in zip(history, logs, strict=True):
-                    history[name].append(value)
-                if self.verbose >= 2:
-                    shown = " - ".join(f"{k}: {v[-1]:.4f}" for k, v in history.items())
-                    print(f"Epoch {epoch + 1}/{self.epochs} - {epoch_times[-1]:.2f}s - {shown}")
-                if val is None:
-                    continue
-                # Early stopping as keras.callbacks.EarlyStopping(monitor="val_loss",
-                # patience=patience, restore_best_weights=True).
-                if logs[2] < best:
-                    best, best_weights, wait = logs[2], trainer.model.get_weights(), 0
-                else:
-                    wait += 1
-                    if wait >= int(self.patience):
-                        break
-            trainer.store(model)
-        if best_weights is not None:
-            model.set_weights(best_weights)
-        return history, epoch_times
-
-    def _split(self, X: np.ndarray, y01: np.ndarray, seed: int):
-        """Stratified train/validation split; ``val`` is None when skipped."""
-        frac = float(self.validation_fraction)
-        if frac == 0:
-            return X, y01, None
-        n = X.shape[0]
-        n_val = math.ceil(frac * n)
-        if n_val < 2 or n - n_val < 2 or np.bincount(y01, minlength=2).min() < 2:
-            warnings.warn(
-                f"Too few samples for a stratified validation split of {n} samples with "
-                f"validation_fraction={frac}; training on all samples without validation "
-                "or early stopping.",
-                UserWarning,
-                stacklevel=3,
-            )
-            return X, y01, None
-        X_tr, X_val, y_tr, y_val = train_test_split(
-            X, y01, test_size=n_val, stratify=y01, random_state=seed
-        )
-        return X_tr, y_tr, (X_val, y_val)
-
-    # ----------------------------------------------------------------- predict
-    def _check_predict_input(self, X) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        X = check_landmark_array(X)
-        check_consistent_shape(
-            X, self.n_frames_in_, self.n_landmarks_in_, where=type(self).__name__
-        )
-        return X
-
-    def _make_predict_fn(self):
-        """Inference-mode call of ``model_``, created in :meth:`fit` and :meth:`__setstate__`.
-
-        Predicting thus never changes the estimator's ``__dict__``. The model is
-        called eagerly: a ``tf.function`` per fitted model would cost a trace per
-        fit (and trigger TensorFlow's retracing warning in grid searches), while
-        inference time is dominated by the LSTM input projection either way.
-        """
-        model = self.model_
-
-        def predict_fn(x):
-            return model(x, training=False)
-
-        return predict_fn
-
-    def _forward(self, X: np.ndarray) -> np.ndarray:
-        """Softmax outputs of ``model_``, in batches of ``_PREDICT_BATCH`` samples."""
-        import tensorflow as tf
-
-        fn = self._predict_fn
-        out = [
-            fn(tf.constant(X[i : i + _PREDICT_BATCH])).numpy()
-            for i in range(0, X.shape[0], _PREDICT_BATCH)
-        ]
-        return np.concatenate(out, axis=0)
-
-    def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_frames, 2, n_landmarks[, 1])
-            Raw landmark coordinates with the frame and landmark counts seen
-            in :meth:`fit`.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, 2)
-            Column ``j`` is the probability of ``classes_[j]``; column 1 is
-            the positive class.
-        """
-        X = self._check_predict_input(X)
-        return self._forward(X).astype(np.float64)
-
-    def decision_function(self, X) -> np.ndarray:
-        """Log-odds of the positive class, ``log p1 - log p0``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_frames, 2, n_landmarks[, 1])
-            Raw landmark coordinates.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-            Positive values favour ``classes_[1]``.
-        """
-        proba = np.clip(self.predict_proba(X), np.finfo(np.float32).tiny, None)
-        return np.log(proba[:, 1]) - np.log(proba[:, 0])
-
-    def predict(self, X) -> np.ndarray:
-        """Predicted labels, taken from ``classes_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_frames, 2, n_landmarks[, 1])
-            Raw landmark coordinates.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            ``classes_[1]`` where its probability exceeds 0.5, else ``classes_[0]``.
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[(proba[:, 1] > proba[:, 0]).astype(int)]
-
-    def score(self, X, y, sample_weight=None) -> float:
-        """Accuracy on ``(X, y)``.
-
-        When ``positive_class`` is set, ``y`` holds the original (possibly
-        multi-class) labels and is binarised as ``y == positive_class``
-        before comparing, so the multi-class ``y`` of a Pipeline scores
-        correctly; ``y`` need not contain the positive class.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_frames, 2, n_landmarks[, 1])
-            Raw landmark coordinates.
-        y : array-like of shape (n_samples,)
-            True labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-            Mean accuracy.
-        """
-        y_pred = self.predict(X)
-        y = check_landmark_target(y, y_pred.shape[0])
-        if self.positive_class is not None:
-            y = (y == self.positive_class).astype(np.int64)
-        return float(accuracy_score(y, y_pred, sample_weight=sample_weight))
-
-    # ---------------------------------------------------------------- sklearn
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # X is (n_samples, n_frames, 2, n_landmarks): neither 2-D nor 3-D.
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = False
-        tags.classifier_tags.multi_class = False
-        tags.non_deterministic = False
-        return tags
-
-    # ---------------------------------------------------------------- pickling
-    def __getstate__(self):
-        state = super().__getstate__()
-        state = dict(state)
-        state.pop("_predict_fn", None)
-        if "model_" in state:
-            state["model_"] = _model_to_bytes(state["model_"])
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        if isinstance(state.get("model_"), bytes):
-            state["model_"] = _model_from_bytes(state["model_"])
-        super().__setstate__(state)
-        if "model_" in state:
-            self._predict_fn = self._make_predict_fn()
-
-
-def _model_to_bytes(model) -> bytes:
-    """Serialise a Keras model to the bytes of a native ``.keras`` file."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.keras")
-        model.save(path)
-        with open(path, "rb") as fh:
-            return fh.read()
-
-
-def _model_from_bytes(data: bytes):
-    """Inverse of :func:`_model_to_bytes`."""
-    import keras
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.keras")
-        with open(path, "wb") as fh:
-            fh.write(data)
-        return keras.models.load_model(path)
+        # The template has no standardisation layer; its values are overwritten.
+        template = partial(_network.build_emo_network, **build_kwargs, seed=0)
+        return model, model, key, template, False
