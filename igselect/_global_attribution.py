@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._global_ig import _global_ig_scores, _make_baselines
+from ._global_ig import _global_ig_scores, _make_baselines, _onset_baselines
 
 __all__: list[str] = []
 
@@ -169,13 +169,19 @@ def _global_attribution_scores(
     if attribution == "occlusion":
         model = getattr(estimator, "model_", None)
         target = model if model is not None else estimator.predict_proba
-        if isinstance(baselines, str) and baselines == "mean":
+        if isinstance(baselines, str) and baselines == "onset":
+            base = _onset_baselines(X_in)
             scores = _mean_scores(
                 attr.occlusion(
-                    target, X_in, baseline="mean", target=column, batch_size=batch_size, **params
+                    target, X_in, baseline=base, target=column, batch_size=batch_size, **params
                 )
             )
-            return _one_row(scores, X, **_single("mean", X))
+            return {
+                "scores_per_baseline": scores[None],
+                "baselines": base,
+                "baseline_labels": np.full(len(rows), "onset", dtype=object),
+                "baseline_indices": np.asarray(rows, dtype=np.int64),
+            }
         base, labels, indices = _make_baselines(
             baselines, X, y, complement, model, column, batch_size
         )
@@ -214,11 +220,3 @@ def _global_attribution_scores(
     function = getattr(attr, attribution)  # saliency, input_x_gradient, grad_cam
     scores = _mean_scores(function(model, X_in, target=column, batch_size=batch_size, **params))
     return _one_row(scores, X)
-
-
-def _single(label, X):
-    return {
-        "baselines": X.mean(axis=0, keepdims=True),
-        "baseline_labels": np.asarray([label], dtype=object),
-        "baseline_indices": np.asarray([-1]),
-    }

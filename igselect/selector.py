@@ -99,8 +99,8 @@ class GlobalAttributionSelector(LandmarkSelectorMixin, BaseEstimator):
         - ``"gradient_shap"``: expected gradients with the baselines as the
           reference distribution (:func:`~igselect.attribution.gradient_shap`);
         - ``"occlusion"``: the drop in the positive probability when a
-          landmark takes its value in a baseline (``baselines="mean"``: the
-          training mean), :func:`~igselect.attribution.occlusion`;
+          landmark takes its value in a baseline, in every frame
+          (:func:`~igselect.attribution.occlusion`);
         - ``"saliency"``, ``"input_x_gradient"``, ``"grad_cam"``: no
           baseline (``baselines`` is ignored);
         - a callable ``f(estimator, X, y, positive_class) -> scores`` of
@@ -130,7 +130,7 @@ or array-like, default="typical"
         positive probability; ``"others"``, every training sample of the
         other classes (GradientSHAP's natural reference distribution);
         ``"zeros"``; ``"mean"``, the mean training sequence; ``"onset"``
-        (IG only), each input's first frame repeated; or an array of shape
+        (IG and occlusion), each input's first frame repeated; or an array of shape
         (P, 2, L) or (k, P, 2, L). See :class:`GlobalIGSelector`.
     inputs : {"positive", "all"}, default="positive"
         Samples to attribute: the training samples of the positive class or
@@ -275,10 +275,11 @@ or array-like, default="typical"
         attribution = self._attribution()
         if isinstance(self.baselines, str):
             if self.baselines == "onset":
-                if attribution != "integrated_gradients":
+                if attribution == "gradient_shap":
                     raise ValueError(
-                        "baselines='onset' is supported with attribution='integrated_gradients' "
-                        f"only. Received: baselines='onset', attribution={attribution!r}"
+                        "baselines='onset' gives one baseline per input, not a distribution to "
+                        "draw from; use it with 'integrated_gradients' or 'occlusion'. "
+                        f"Received: baselines='onset', attribution={attribution!r}"
                     )
                 if X.shape[1] < 2:
                     raise ValueError(

@@ -1,0 +1,400 @@
+"""GlobalAttributionSelector: every method, any Keras model, the positive column from classes_."""
+
+from __future__ import annotations
+
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import InvalidParameterError
+
+import igselect.attribution as attribution
+from igselect import EmoClassifier, GlobalAttributionSelector, GlobalIGSelector
+from igselect._global_attribution import ATTRIBUTIONS
+from igselect.datasets import make_landmark_sequences
+from igselect.evaluation import FlattenLandmarks
+
+
+def _quiet(sel, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return sel.fit(X, y)
+
+
+# ----------------------------------------------------------------------------- a non-EMO model
+def build_per_landmark_net(n_frames, n_landmarks, n_classes, mean, std, seed=0):
+    """Standardise, one shared Dense per landmark (layer "per_landmark", a landmark axis
+    for Grad-CAM), flatten, Dense, softmax. No conv, no LSTM: not an EMO network."""
+    import keras
+
+    init = keras.initializers.GlorotUniform(seed=seed)
+    x = keras.Input((n_frames, 2, n_landmarks))
+    z = keras.layers.Rescaling(1.0 / std, offset=-mean / std)(x)
+    z = keras.layers.Permute((3, 1, 2))(z)  # (L, P, 2)
+    z = keras.layers.Reshape((n_landmarks, n_frames * 2))(z)
+    z = keras.layers.Dense(6, activation="tanh", kernel_initializer=init, name="per_landmark")(z)
+    z = keras.layers.Flatten()(z)
+    out = keras.layers.Dense(n_classes, activation="softmax", kernel_initializer=init)(z)
+    return keras.Model(x, out)
+
+
+class TinyKerasClassifier(ClassifierMixin, BaseEstimator):
+    """The least an estimator needs for the selector: ``model_`` and ``classes_``."""
+
+    def __init__(self, epochs=30, seed=0):
+        self.epochs = epochs
+        self.seed = seed
+
+    def fit(self, X, y):
+        import keras
+
+        X = np.asarray(X, np.float32)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        keras.utils.set_random_seed(self.seed)
+        mean, std = float(X.mean()), float(X.std())
+        self.model_ = build_per_landmark_net(
+            X.shape[1], X.shape[3], len(self.classes_), mean, std, self.seed
+        )
+        self.model_.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
+        self.model_.fit(X, codes, epochs=self.epochs, batch_size=16, verbose=0)
+        return self
+
+    def predict_proba(self, X):
+        return np.asarray(self.model_(np.asarray(X, np.float32), training=False))
+
+    def predict(self, X):
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+_ATTRIBUTION_PARAMS = {"grad_cam": {"layer": "per_landmark"}, "gradient_shap": {"n_samples": 8}}
+
+
+def test_generic_keras_model_in_pipeline_and_grid_search(tmp_path):
+    """Must show: a non-EMO Keras model in Pipeline + GridSearchCV, every built-in method.
+
+    One search over the methods and the cut: the selector's memory trains the
+    model once per fold (the training key has no attribution parameter).
+    """
+    ds = make_landmark_sequences(
+        n_samples=32, n_frames=3, n_landmarks=8, n_classes=2, n_informative=2, random_state=0
+    )
+    selector = GlobalAttributionSelector(
+        TinyKerasClassifier(epochs=20),
+        positive_class="class_1",
+        n_steps=8,
+        memory=joblib.Memory(tmp_path, verbose=0),
+        random_state=0,
+    )
+    pipe = Pipeline(
+        [("select", selector), ("flat", FlattenLandmarks()), ("clf", LogisticRegression())]
+    )
+    grid = [
+        {
+            "select__attribution": [method],
+            "select__attribution_params": [_ATTRIBUTION_PARAMS.get(method)],
+            "select__n_landmarks": [2, 4],
+        }
+        for method in ATTRIBUTIONS
+    ]
+    search = GridSearchCV(pipe, grid, cv=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        search.fit(ds.data, ds.target)
+    scores = search.cv_results_["mean_test_score"]
+    assert len(scores) == 2 * len(ATTRIBUTIONS) and np.isfinite(scores).all()
+    assert search.best_score_ > 0.6, scores
+    planted = ds.informative["class_1"]
+    for method in ATTRIBUTIONS:  # the full-data training is cached: attribution only
+        pipe.set_params(
+            select__attribution=method,
+            select__attribution_params=_ATTRIBUTION_PARAMS.get(method),
+            select__n_landmarks=4,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            fitted = pipe.fit(ds.data, ds.target).named_steps["select"]
+        assert fitted.estimator_.model_.get_layer("per_landmark") is not None
+        assert fitted.scores_.shape == (8,) and np.isfinite(fitted.scores_).all()
+        assert np.intersect1d(fitted.ranking_[:4], planted).size >= 1, method
+
+
+# ----------------------------------------------------------------------------- recovery
+@pytest.fixture(scope="module")
+def planted():
+    """4 classes x 4 planted landmarks in 40; one tiny EMO network per class."""
+    ds = make_landmark_sequences(n_samples=80, noise=0.05, random_state=0)
+    clfs = {
+        name: EmoClassifier(
+            n_filters=4,
+            lstm_units=8,
+            dense_units=8,
+            epochs=30,
+            batch_size=32,
+            learning_rate=1e-2,
+            validation_fraction=0,
+            positive_class=name,
+            random_state=0,
+        ).fit(ds.data, ds.target)
+        for name in ds.target_names
+    }
+    return ds, clfs
+
+
+_RECOVERY_MISSES = {
+    "input_x_gradient": (
+        "x * dF/dx weighs each landmark by its coordinates, i.e. its distance from the crop's "
+        "corner; landmark coordinates have no natural zero, so the ranking follows position"
+    ),
+    "grad_cam": (
+        "Grad-CAM scores the level of the conv activations (times the frame-averaged gradient), "
+        "not their change over the frames, which is where the planted signal is"
+    ),
+    "occlusion": (
+        "one typical baseline per other class: replacing a single landmark by one sample's value "
+        "is dominated by that sample's noise (0.05, half the planted amplitude)"
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        pytest.param(m, marks=pytest.mark.xfail(reason=_RECOVERY_MISSES[m], strict=True))
+        if m in _RECOVERY_MISSES
+        else m
+        for m in ATTRIBUTIONS
+    ],
+)
+def test_recovers_planted_landmarks_for_every_class(planted, method):
+    """Must show: top 4 hold >= 3 of the 4 planted landmarks of every class."""
+    ds, clfs = planted
+    hits = {}
+    for name in ds.target_names:
+        sel = GlobalAttributionSelector(
+            clfs[name],
+            attribution=method,
+            prefit=True,
+            n_landmarks=4,
+            positive_class=name,
+            n_steps=32,
+            random_state=0,
+        )
+        _quiet(sel, ds.data, ds.target)
+        hits[str(name)] = np.intersect1d(sel.get_support(indices=True), ds.informative[name]).size
+    print(f"{method}: planted landmarks in the top 4 per class {hits}")
+    assert min(hits.values()) >= 3, hits
+
+
+# ----------------------------------------------------------------------------- contract
+@pytest.fixture(scope="module")
+def small():
+    ds = make_landmark_sequences(
+        n_samples=30, n_frames=3, n_landmarks=10, n_classes=3, n_informative=2, random_state=1
+    )
+    clf = EmoClassifier(
+        n_filters=2,
+        lstm_units=4,
+        dense_units=4,
+        epochs=3,
+        learning_rate=1e-2,
+        validation_fraction=0,
+        positive_class="class_0",
+        random_state=0,
+    ).fit(ds.data, ds.target)
+    return ds, clf
+
+
+def test_ig_selector_is_the_ig_configuration(small):
+    ds, clf = small
+    kw = dict(prefit=True, positive_class="class_0", n_steps=8, n_landmarks=3)
+    a = _quiet(GlobalIGSelector(clf, **kw), ds.data, ds.target)
+    b = _quiet(GlobalAttributionSelector(clf, **kw), ds.data, ds.target)
+    assert_array_equal(a.scores_per_baseline_, b.scores_per_baseline_)
+    assert_array_equal(a.deltas_, b.deltas_)
+    assert "attribution" not in GlobalIGSelector().get_params()
+    assert set(GlobalIGSelector._parameter_constraints) == set(GlobalIGSelector().get_params())
+    assert set(GlobalAttributionSelector._parameter_constraints) == set(
+        GlobalAttributionSelector().get_params()
+    )
+
+
+@pytest.mark.parametrize("method", ["saliency", "input_x_gradient", "grad_cam"])
+def test_methods_without_baselines(small, method):
+    ds, clf = small
+    sel = GlobalAttributionSelector(
+        clf, attribution=method, prefit=True, positive_class="class_0", n_landmarks=3
+    ).fit(ds.data, ds.target)
+    assert sel.scores_per_baseline_.shape == (1, 10)
+    assert sel.baselines_.shape == (0, 3, 2, 10)
+    assert sel.deltas_ is None and sel.relative_delta_ is None
+    X_pos = ds.data[ds.target == "class_0"]
+    expected = getattr(attribution, method)(clf.model_, X_pos, target=1)
+    assert_allclose(sel.scores_, attribution.aggregate_landmark_scores(expected).mean(axis=0))
+
+
+def test_occlusion_and_gradient_shap_use_the_baselines(small):
+    ds, clf = small
+    occ = GlobalAttributionSelector(
+        clf, attribution="occlusion", prefit=True, positive_class="class_0", n_landmarks=3
+    ).fit(ds.data, ds.target)
+    assert occ.scores_per_baseline_.shape == (2, 10)  # one per other class
+    assert occ.baseline_labels_.tolist() == ["class_1", "class_2"]
+    X_pos = ds.data[ds.target == "class_0"]
+    first = attribution.occlusion(clf, X_pos, baseline=occ.baselines_[0], target=1)
+    assert_allclose(occ.scores_per_baseline_[0], np.abs(first).mean(axis=0), rtol=1e-5)
+    shap = GlobalAttributionSelector(
+        clf,
+        attribution="gradient_shap",
+        baselines="others",
+        prefit=True,
+        positive_class="class_0",
+        n_landmarks=3,
+        random_state=3,
+        attribution_params={"n_samples": 4},
+    ).fit(ds.data, ds.target)
+    assert shap.baselines_.shape[0] == np.sum(ds.target != "class_0")
+    again = GlobalAttributionSelector(**shap.get_params(deep=False)).fit(ds.data, ds.target)
+    assert_allclose(again.scores_, shap.scores_)  # random_state seeds the draws
+
+
+def test_positive_column_comes_from_classes(small):
+    """A prefit 3-class model whose column j reads only landmark j: the selector must
+    attribute the column of positive_class, wherever classes_ puts it."""
+    import keras
+
+    ds, _ = small
+    x = keras.Input((3, 2, 10))
+    logits = keras.layers.Lambda(
+        lambda t: 5.0 * keras.ops.sum(t[:, :, 0, :3], axis=1), output_shape=(3,)
+    )(x)
+    model = keras.Model(x, keras.layers.Softmax()(logits))
+
+    class Prefit(BaseEstimator):
+        def fit(self, X, y):  # pragma: no cover - prefit
+            return self
+
+        def __sklearn_is_fitted__(self):
+            return True
+
+    est = Prefit()
+    est.model_, est.classes_ = model, np.array(["class_2", "class_0", "class_1"])
+    for positive, landmark in [("class_2", 0), ("class_0", 1), ("class_1", 2)]:
+        sel = GlobalAttributionSelector(
+            est, attribution="saliency", prefit=True, positive_class=positive, n_landmarks=1
+        ).fit(ds.data, ds.target)
+        assert sel.get_support(indices=True).tolist() == [landmark]
+    est.classes_ = np.array(["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"not in the fitted estimator's classes_"):
+        GlobalAttributionSelector(
+            est, attribution="saliency", prefit=True, positive_class="class_0", n_landmarks=1
+        ).fit(ds.data, ds.target)
+
+
+def test_callable_attribution(small):
+    ds, clf = small
+    calls = []
+
+    def by_index(estimator, X, y, positive_class):
+        calls.append((estimator, X.shape, positive_class))
+        return np.arange(X.shape[3], dtype=float)
+
+    sel = GlobalAttributionSelector(
+        clf, attribution=by_index, prefit=True, positive_class="class_0", n_landmarks=2
+    ).fit(ds.data, ds.target)
+    assert sel.get_support(indices=True).tolist() == [8, 9]
+    assert calls == [(clf, ds.data.shape, "class_0")]
+    with pytest.raises(ValueError, match=r"shape \(10,\).*\(3,\)"):
+        GlobalAttributionSelector(
+            clf,
+            attribution=lambda *a: np.ones(3),
+            prefit=True,
+            positive_class="class_0",
+            n_landmarks=1,
+        ).fit(ds.data, ds.target)
+
+
+def test_cache_keeps_training_across_methods(small, tmp_path, monkeypatch):
+    ds, _ = small
+    calls = {"fit": 0, "saliency": 0}
+    real_fit, real_sal = EmoClassifier.fit, attribution.saliency
+
+    def counting_fit(self, X, y):
+        calls["fit"] += 1
+        return real_fit(self, X, y)
+
+    def counting_saliency(*args, **kwargs):
+        calls["saliency"] += 1
+        return real_sal(*args, **kwargs)
+
+    monkeypatch.setattr(EmoClassifier, "fit", counting_fit)
+    monkeypatch.setattr(attribution, "saliency", counting_saliency)
+    clf = EmoClassifier(n_filters=2, lstm_units=4, dense_units=4, epochs=1, random_state=0)
+    memory = joblib.Memory(tmp_path, verbose=0)
+
+    def fit(**params):
+        sel = GlobalAttributionSelector(
+            clf, positive_class="class_0", n_steps=4, memory=memory, n_landmarks=2
+        )
+        return _quiet(sel.set_params(**params), ds.data, ds.target)
+
+    fit()
+    fit(attribution="saliency")
+    assert calls == {"fit": 1, "saliency": 1}
+    third = fit(attribution="saliency", n_landmarks=5, n_steps=32)  # n_steps is IG's only
+    assert calls == {"fit": 1, "saliency": 1}
+    assert third.get_support().sum() == 5
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"attribution": "lime"}, "attribution='lime'"),
+        ({"attribution_params": [1]}, r"attribution_params=\[1\]"),
+        ({"baselines": "median"}, "baselines='median'"),
+        ({"inputs": "some"}, "inputs='some'"),
+        ({"n_steps": 0}, "n_steps=0"),
+        ({"batch_size": 0}, "batch_size=0"),
+        ({"attribution": "gradient_shap", "baselines": "onset"}, "baselines='onset'"),
+    ],
+)
+def test_bad_parameters_name_the_value(small, params, match):
+    ds, clf = small
+    sel = GlobalAttributionSelector(
+        clf, prefit=True, positive_class="class_0", n_landmarks=2, **params
+    )
+    with pytest.raises(ValueError, match=match):
+        sel.fit(ds.data, ds.target)
+
+
+def test_invalid_parameter_error_is_sklearns(small):
+    ds, clf = small
+    with pytest.raises(InvalidParameterError, match="must be a str among"):
+        GlobalAttributionSelector(clf, attribution="lime").fit(ds.data, ds.target)
+
+
+def test_gradient_method_needs_model(small):
+    ds, _ = small
+    svm = LogisticRegression()
+    with pytest.raises(TypeError, match="attribution='saliency' needs an estimator exposing"):
+        GlobalAttributionSelector(
+            Pipeline([("flat", FlattenLandmarks()), ("lr", svm)]),
+            attribution="saliency",
+            positive_class="class_0",
+            n_landmarks=2,
+        ).fit(ds.data, ds.target)
+
+
+def test_occlusion_works_from_predictions_alone(small):
+    """Occlusion needs only predict_proba: a flattened logistic regression works."""
+    ds, _ = small
+    pipe = Pipeline([("flat", FlattenLandmarks()), ("lr", LogisticRegression(C=10.0))])
+    sel = GlobalAttributionSelector(
+        pipe, attribution="occlusion", positive_class="class_0", n_landmarks=2
+    ).fit(ds.data, ds.target)
+    assert np.intersect1d(sel.get_support(indices=True), ds.informative["class_0"]).size >= 1
