@@ -291,11 +291,6 @@ class KerasLandmarkClassifier(LandmarkTagsMixin, ClassifierMixin, BaseEstimator)
                 )
             except InvalidParameterError as exc:
                 raise InvalidParameterError(f"{exc} Received: {name}={params[name]!r}") from None
-        if "build_fn" in self._parameter_constraints and self.build_fn is None:
-            raise InvalidParameterError(
-                f"{type(self).__name__} needs build_fn, a function returning a Keras model. "
-                "Received: build_fn=None"
-            )
 
     # -------------------------------------------------------------- the model
     def _call_build_fn(self, n_frames: int, n_landmarks: int, n_classes: int, seed: int):

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _keras_models import dense_softmax
 from _sklearn_checks import parametrize_nd_checks, rejects_2d, two_d_view
 from sklearn.utils import get_tags
 
-from igselect.classifier import EmoClassifier
+from igselect.classifier import EmoClassifier, KerasLandmarkClassifier
 from igselect.landmarks import LandmarkAligner, OnsetDisplacement
 from igselect.selector import GlobalIGSelector
 
@@ -25,6 +26,7 @@ _TINY = dict(n_filters=2, lstm_units=2, dense_units=2, epochs=1, random_state=0)
 
 ESTIMATORS = [
     EmoClassifier(**_TINY),
+    KerasLandmarkClassifier(dense_softmax, epochs=1, random_state=0),
     GlobalIGSelector(EmoClassifier(**_TINY), n_landmarks=1, n_steps=2),
     LandmarkAligner(),
     OnsetDisplacement(),
