@@ -80,7 +80,35 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     ext.add_argument("--include-contempt", action="store_true", help="CK+: keep contempt")
     ext.add_argument("-v", "--verbose", action="count", default=0, help="progress bars")
+    _add_explain_parser(sub)
     return parser
+
+
+def _add_explain_parser(sub) -> None:
+    from igselect._explain import METHODS
+
+    exp = sub.add_parser(
+        "explain",
+        help="draw a fitted pipeline's attributions for one photo or video on the face",
+        description=(
+            "Load a fitted pipeline saved with joblib.dump (e.g. aligner + selector + "
+            "classifier), extract the landmarks of INPUT (a photo, or a video: its landmarks "
+            "resampled to the model's frame count, drawn on one frame), predict, attribute the "
+            "prediction to the landmarks and write the heatmap over the face, with the "
+            "predicted probability in the title. Needs the MediaPipe face_landmarker.task "
+            "(--face-model or IGSELECT_FACE_MODEL)."
+        ),
+    )
+    exp.add_argument("input", type=Path, metavar="INPUT", help="photo or video")
+    exp.add_argument("--model", required=True, type=Path, help="fitted pipeline (.joblib)")
+    exp.add_argument("-o", "--output", required=True, type=Path, help="output image (.png)")
+    exp.add_argument(
+        "--method", choices=METHODS, default="integrated_gradients", help="attribution method"
+    )
+    exp.add_argument("--face-model", type=Path, default=None, help="face_landmarker.task")
+    exp.add_argument(
+        "--frame", type=int, default=None, help="video frame to draw on (default: the middle)"
+    )
 
 
 def _is_ckplus(path: Path) -> bool:
@@ -300,6 +328,23 @@ def _extract(args) -> int:
     return 0
 
 
+def _explain(args) -> int:
+    from igselect._console import quiet_native_logs
+    from igselect._explain import explain
+
+    with quiet_native_logs(enabled=True):
+        result = explain(
+            args.input,
+            args.model,
+            args.output,
+            method=args.method,
+            face_model=args.face_model,
+            frame=args.frame,
+        )
+    print(f"P({result.label}) = {result.probability:.3f}; wrote {result.output}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``igselect`` command line.
 
@@ -326,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
             # TF / MediaPipe native start-up log lines, unless -v (which shows progress bars)
             with quiet_native_logs(enabled=not args.verbose):
                 return _extract(args)
+        if args.command == "explain":
+            return _explain(args)
     except (FileNotFoundError, ValueError, OSError, RuntimeError) as exc:
         print(f"igselect: error: {exc}", file=sys.stderr)
         return 1

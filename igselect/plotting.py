@@ -23,11 +23,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._face_overlay import plot_attribution_on_face
 from .landmarks import mesh, region_shares, rigid_share
 from .landmarks.schemes import FACE_MESH_468 as mesh_scheme
 from .landmarks.schemes import SCHEMES, resolve_scheme
 
 __all__ = [
+    "plot_attribution_on_face",
     "plot_landmark_importance",
     "plot_selection_grid",
     "plot_ig_path",

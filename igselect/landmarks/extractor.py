@@ -347,7 +347,7 @@ class FaceMeshExtractor:
         # Several faces in the crop: the one nearest its centre is the one we cropped.
         return min(faces, key=lambda uv: float(np.sum((uv.mean(axis=1) - 0.5) ** 2)))
 
-    def image(self, image, *, return_crop: bool = False):
+    def image(self, image, *, return_crop: bool = False, coordinates: str = "crop"):
         """Landmarks of the selected face in one image.
 
         Parameters
@@ -358,11 +358,17 @@ class FaceMeshExtractor:
         return_crop : bool, default=False
             Also return the crop ``(x0, y0, side)`` in image pixels; a landmark
             ``(u, v)`` lies at pixel ``(x0 + u * side, y0 + v * side)``.
+        coordinates : {"crop", "pixels"}, default="crop"
+            ``"crop"``: normalised to the face crop, as every other method returns
+            them (and as classifiers are trained). ``"pixels"``: x and y in the
+            pixels of ``image`` (to draw on it, e.g. with
+            :func:`~igselect.plotting.plot_attribution_on_face`).
 
         Returns
         -------
         landmarks : ndarray of shape (2, 468), float32, or None
-            Crop-normalised x (row 0) and y (row 1); ``None`` when no face is found.
+            x (row 0) and y (row 1) in the chosen coordinates; ``None`` when no face
+            is found.
         crop : tuple of int or None
             Only with ``return_crop=True``.
 
@@ -372,11 +378,17 @@ class FaceMeshExtractor:
         ...     ext.image("face.jpg").shape
         (2, 468)
         """
+        if coordinates not in ("crop", "pixels"):
+            raise ValueError(
+                f"coordinates must be 'crop' or 'pixels'. Received: coordinates={coordinates!r}"
+            )
         bgr = geo.read_bgr(image)
         crop = self._find_face(bgr)
         uv = None if crop is None else self._crop_pass(bgr, crop)
         if uv is None:
             return (None, None) if return_crop else None
+        if coordinates == "pixels":
+            uv = geo.crop_to_frame(uv, crop)
         uv = uv.astype(np.float32)
         return (uv, crop) if return_crop else uv
 
