@@ -325,6 +325,41 @@ def test_trainer_cache_is_bounded(monkeypatch, binary_data):
     assert len(_trainer._CACHE) == 0
 
 
+def test_dropped_trainers_free_their_graphs_and_do_not_warn(binary_data):
+    """Issue 13, defect 8: every new configuration kept its traced epoch alive for
+    the life of the process (Keras' tf.distribute optimizer update held the graph,
+    ~15-21 MB each) and TensorFlow warned about retracing; a dropped trainer must
+    leave nothing behind."""
+    import gc
+    import logging
+
+    from igselect import _trainer
+
+    X, y, _, _ = binary_data
+
+    def n_graphs():
+        gc.collect()
+        return sum(type(o).__name__ == "FuncGraph" for o in gc.get_objects())
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    tf_logger = logging.getLogger("tensorflow")
+    tf_logger.addHandler(handler)
+    try:
+        _trainer.clear_cache()
+        before = n_graphs()
+        for width in range(2, 8):  # six new configurations: more than TF's threshold of 5
+            params = dict(TINY, lstm_units=width, epochs=1, validation_fraction=0.0)
+            EmoClassifier(**params).fit(X, y)
+            _trainer.clear_cache()
+        after = n_graphs()
+    finally:
+        tf_logger.removeHandler(handler)
+    assert after <= before
+    assert not [r for r in records if "retracing" in r.getMessage()]
+
+
 def test_small_data_skips_validation_with_warning():
     """Tiny, read-only, channel-axis X; unstandardised; validation impossible."""
     y = np.array(["calm", "smile"] * 4)

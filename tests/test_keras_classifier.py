@@ -9,8 +9,6 @@ six-emotion data) gives the landmarks each emotion moves.
 
 from __future__ import annotations
 
-import gc
-import logging
 import os
 import pickle
 import random
@@ -165,37 +163,6 @@ def test_pickle_round_trip(gru_fitted, three_classes):
     assert_array_equal(restored.predict_proba(X_test), gru_fitted.predict_proba(X_test))
     assert restored.get_params() == gru_fitted.get_params()
     assert [layer.name for layer in restored.model_.layers][-1] == "probabilities"
-
-
-# ------------------------------------------------------------------ memory
-def test_dropped_trainers_free_their_graphs_and_do_not_warn(three_classes):
-    """Issue 13, defect 8: every new configuration used to keep its traced epoch
-    (Keras' tf.distribute optimizer update held the graph) and TensorFlow warned
-    about retracing; a dropped trainer must now leave nothing behind."""
-    from igselect import _trainer
-
-    X, y, _, _ = three_classes
-
-    def n_graphs():
-        gc.collect()
-        return sum(type(o).__name__ == "FuncGraph" for o in gc.get_objects())
-
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    tf_logger = logging.getLogger("tensorflow")
-    tf_logger.addHandler(handler)
-    try:
-        _trainer.clear_cache()
-        before = n_graphs()
-        for hidden in range(2, 8):  # six new configurations, more than TF's threshold of 5
-            KerasLandmarkClassifier(dense_softmax, hidden=hidden, epochs=1).fit(X, y)
-            _trainer.clear_cache()
-        after = n_graphs()
-    finally:
-        tf_logger.removeHandler(handler)
-    assert after <= before
-    assert not [r for r in records if "retracing" in r.getMessage()]
 
 
 # ------------------------------------------------------------ must show: any network
