@@ -447,15 +447,16 @@ def test_engines_of_one_configuration_share_compiled_functions():
     """A second network of the same configuration reuses the first one's traces (and XLA
     executables) with its own weights: no retracing, no per-model compile cache growth,
     and attributions equal to the tape engine's for the second network."""
-    from igselect.attribution._emo_engine import _shared
+    from igselect.attribution._engines import _CACHE
 
     first, X, b = _emo_net(0)
     second, _, _ = _emo_net(1)  # same shapes, other weights and statistics
     integrated_gradients(first, X, b, n_steps=16)
-    names = [("_uv", True), ("_head_grad", True), ("_conv_transpose", True), ("forward", False)]
-    compiled = [_shared(name, jit) for name, jit in names]
+    names = ["_uv_fn", "_head_grad_fn", "_conv_t_fn", "forward_fn"]
+    compiled = [getattr(_CACHE[first][1]["float32"], name).func for name in names]
     traces = [fn.experimental_get_tracing_count() for fn in compiled]
     fast = integrated_gradients(second, X, b, n_steps=16)
+    assert [getattr(_CACHE[second][1]["float32"], name).func for name in names] == compiled
     assert [fn.experimental_get_tracing_count() for fn in compiled] == traces
     tape = integrated_gradients(second, X, b, n_steps=16, engine="tape")
     assert _normwise(fast, tape) < 1e-5

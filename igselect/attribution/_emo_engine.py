@@ -57,26 +57,34 @@ def _apply_act(name: str, z):
     return z
 
 
-@functools.cache
-def _shared(method: str, jit: bool):
-    """One ``tf.function`` of ``_EmoGraph.<method>`` shared by every engine.
+#: Network configurations (specs) whose compiled stages are kept; older ones are
+#: dropped (engines still alive keep theirs), so a grid search over F, Q and R does
+#: not pile up traced graphs.
+_MAX_SPECS = 4
+_N_METHODS = 8  # the compiled stages of one spec (see _EmoGraph.__init__)
 
-    The weights are arguments, not captured constants, and the network's shape
-    and options (the hashable ``spec``) are static arguments, so every engine of
-    one configuration reuses the same traces and XLA executables. (Per-engine
-    compiled functions made TensorFlow keep every engine's XLA executables for the
-    life of the process: about 7 MB more per fitted selector.)
+
+@functools.lru_cache(maxsize=_MAX_SPECS * _N_METHODS)
+def _shared(method: str, jit: bool, spec: tuple):
+    """One ``tf.function`` of ``_EmoGraph.<method>`` shared by every engine of ``spec``.
+
+    The weights are arguments, not captured constants, so every engine of one
+    configuration reuses the same traces. (Per-engine compiled functions made
+    TensorFlow keep every engine's traces for the life of the process: about 7 MB
+    more per fitted selector.) Only the last :data:`_MAX_SPECS` configurations
+    are kept: a new configuration costs a trace, and memory stays bounded.
     """
     import tensorflow as tf
 
-    def call(spec, params, *args):
+    def call(params, *args):
         return getattr(_EmoGraph(spec, params), method)(*args)
 
-    # A code object of its own per method: TensorFlow counts traces per code object, and
-    # the one first trace of each of the shared functions would add up to its
+    # A code object of its own per method and spec: TensorFlow counts traces per code
+    # object, and the one first trace of each shared function would add up to its
     # "excessive retracing" warning.
-    call.__code__ = call.__code__.replace(co_name=f"emo{method}")
-    call.__name__ = call.__qualname__ = f"emo{method}"
+    name = f"emo{method}_{abs(hash(spec)):x}"
+    call.__code__ = call.__code__.replace(co_name=name)
+    call.__name__ = call.__qualname__ = name
     return tf.function(call, jit_compile=jit, autograph=False, reduce_retracing=True)
 
 
@@ -102,9 +110,9 @@ class _EmoGraph:
         self._conv_bias = params["conv_bias"]
         self._W, self._b, self._U = params["W"], params["b"], params["U"]
         self._dense = [(k, b, act) for (k, b), act in zip(params["dense"], acts, strict=True)]
-        # The memory-bound stages around the big matmuls are compiled by XLA (fusing the
-        # casts, ReLU and its mask); the big matmuls stay on TensorFlow's (oneDNN)
-        # kernels outside XLA, so memory stays bounded by the batch.
+        # With jit=True the memory-bound stages around the big matmuls are compiled by
+        # XLA (fusing the casts, ReLU and its mask); the big matmuls stay on TensorFlow's
+        # (oneDNN) kernels outside XLA, so memory stays bounded by the batch.
         for attr, method, compiled in (
             ("forward_fn", "forward", False),
             ("_features_fn", "_features", jit),
@@ -115,7 +123,7 @@ class _EmoGraph:
             ("_dense_back_fn", "_dense_back", False),
             ("_conv_t_fn", "_conv_transpose", jit),
         ):
-            setattr(self, attr, functools.partial(_shared(method, compiled), spec, params))
+            setattr(self, attr, functools.partial(_shared(method, compiled, spec), params))
 
     # -- public (traced inside the caller's tf.function) --------------------------------
     def forward(self, x):
@@ -249,11 +257,14 @@ class _EmoEngine(_EmoGraph):
         A model accepted by :func:`recognise_emo_network`.
     dtype : {"float32", "bfloat16"}
         Dtype of the two large matmuls (accumulation is always float32).
-    jit : bool, default=True
-        Compile the memory-bound stages with XLA.
+    jit : bool, default=False
+        Compile the memory-bound stages with XLA. Off by default: TensorFlow keeps
+        every XLA executable for the life of the process (about 40 MB more per new
+        network configuration, issue 13), and XLA gave no measurable speed-up of
+        either mode at paper size on a 2-core CPU (user guide, "Memory").
     """
 
-    def __init__(self, model, dtype: str = "float32", jit: bool = True):
+    def __init__(self, model, dtype: str = "float32", jit: bool = False):
         import tensorflow as tf
 
         reason = recognise_emo_network(model)

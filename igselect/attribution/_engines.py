@@ -36,17 +36,38 @@ _DTYPES = ("float32", "bfloat16")
 # Keras model -> (weights fingerprint, dtype, engine); engines are rebuilt when weights change.
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _TAPE_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: TensorFlow never frees an XLA executable, and a tape engine's compiled functions
+#: are its model's own (about 13 MB per tiny model, issue 13): only this many tape
+#: engines per process may use XLA, so a loop that fits new models stays bounded.
+_MAX_XLA_ENGINES = 4
+_xla_grants = [0]
+
+
+def _grant_xla() -> bool:
+    """Whether one more tape engine may XLA-compile (at most :data:`_MAX_XLA_ENGINES`)."""
+    if _xla_grants[0] >= _MAX_XLA_ENGINES:
+        return False
+    _xla_grants[0] += 1
+    return True
 
 
 class _TapeEngine:
     """Generic engine: ``tf.GradientTape`` through a Keras model or a callable."""
 
-    def __init__(self, model):
+    def __init__(self, model, *, cached: bool = False):
         import keras
 
-        self.model = model
+        # A cached engine is a value of _TAPE_CACHE, whose key is the model (held
+        # weakly): holding the model strongly here kept every entry's key alive, so
+        # no model that went through the tape engine was ever freed.
+        self._model = weakref.ref(model) if cached else (lambda: model)
         self._is_keras = isinstance(model, keras.Model)
-        self.xla_ok = self._is_keras  # XLA-compile large runs (callables may hold any op)
+        # XLA-compile large runs (callables may hold any op), for the first few models
+        self.xla_ok = self._is_keras and _grant_xla()
+
+    @property
+    def model(self):
+        return self._model()
 
     def forward(self, x):
         out = self.model(x, training=False) if self._is_keras else self.model(x)
@@ -113,7 +134,7 @@ def resolve_engine(model, *, engine: str, dtype: str, probe: np.ndarray):
             return _TapeEngine(model), "tape"
         tape = _TAPE_CACHE.get(model)
         if tape is None:
-            tape = _TAPE_CACHE[model] = _TapeEngine(model)
+            tape = _TAPE_CACHE[model] = _TapeEngine(model, cached=True)
         return tape, "tape"
     key = _fingerprint(model)
     cached = _CACHE.get(model)
