@@ -388,10 +388,3 @@ def check_consistent_shape(
             f"X has {X.shape[1]} frames and {X.shape[3]} landmarks, but {where} was fitted "
             f"with {n_frames} frames and {n_landmarks} landmarks. Received: X.shape={X.shape}"
         )
-
-
-def _check_int(value, name: str, *, min_value: int = 1) -> int:
-    """Validate an integer parameter (not bool) ``>= min_value``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < min_value:
-        raise ValueError(f"{name} must be an integer >= {min_value}. Received: {name}={value!r}")
-    return int(value)
