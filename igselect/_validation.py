@@ -9,7 +9,9 @@ Usage (for estimators and public functions)
 * **Estimators** mix in :class:`LandmarkTagsMixin` (left of the sklearn
   mixins) so their tags say that X is neither 2-D nor 3-D, declare every
   ``__init__`` parameter in ``_parameter_constraints`` and call
-  ``self._validate_params()`` first thing in ``fit``::
+  ``self._validate_params()`` first thing in ``fit`` (the mixin's version ends
+  each message in ``Received: name=value``; others call
+  :func:`validate_estimator_params`)::
 
       class MyTransformer(LandmarkTagsMixin, TransformerMixin, BaseEstimator):
           _parameter_constraints = {
@@ -51,6 +53,7 @@ from sklearn.utils._param_validation import (
     InvalidParameterError,
     Options,
     StrOptions,
+    validate_parameter_constraints,
     validate_params,
 )
 
@@ -69,6 +72,7 @@ __all__ = [
     "Integral",
     "Real",
     "validate_params",
+    "validate_estimator_params",
 ]
 
 
@@ -96,6 +100,42 @@ class LandmarkTagsMixin:
         tags.input_tags.three_d_array = False
         tags.input_tags.sparse = False
         return tags
+
+    def _validate_params(self) -> None:
+        """scikit-learn's check of ``_parameter_constraints``, ending in "Received: name=value"."""
+        validate_estimator_params(self)
+
+
+def validate_estimator_params(estimator) -> None:
+    """Check ``estimator``'s parameters against its ``_parameter_constraints``.
+
+    The same check as scikit-learn's ``BaseEstimator._validate_params``, one
+    parameter at a time, so that the :class:`InvalidParameterError` ends in
+    ``Received: name=value`` like igselect's other errors. Constraints of
+    parameters the estimator does not have are skipped (a subclass may drop one).
+
+    Examples
+    --------
+    >>> from sklearn.base import BaseEstimator
+    >>> class Est(BaseEstimator):
+    ...     _parameter_constraints = {"n": [IntInterval(1)]}
+    ...     def __init__(self, n=1):
+    ...         self.n = n
+    >>> validate_estimator_params(Est(n=0))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    sklearn.utils._param_validation.InvalidParameterError: The 'n' parameter ... Received: n=0
+    """
+    params = estimator.get_params(deep=False)
+    for name, constraints in estimator._parameter_constraints.items():
+        if name not in params:
+            continue
+        try:
+            validate_parameter_constraints(
+                {name: constraints}, {name: params[name]}, caller_name=type(estimator).__name__
+            )
+        except InvalidParameterError as exc:
+            raise InvalidParameterError(f"{exc} Received: {name}={params[name]!r}") from None
 
 
 class IntInterval(Interval):
