@@ -12,6 +12,8 @@ Two networks, both with random weights:
   ``Dense(8)`` embedding (named ``embed``: its output ``(P, L, 8)`` has the
   landmark axis Grad-CAM needs), a ``GRU(32)`` over the frames and a softmax.
   Every method runs on the generic compiled path (GradientTape).
+- ``mlp``: two ``Dense`` layers on the flattened landmarks and a softmax (no
+  landmark axis, so no Grad-CAM row); the generic path too.
 
 For each method and network, the **naive loop** is the straightforward
 ``tf.function`` implementation of the same method, one sample at a time (the
@@ -86,6 +88,17 @@ def generic_network(P, L, units, seed):
     x = keras.layers.GRU(units, name="gru")(x)
     outputs = keras.layers.Dense(2, activation="softmax")(x)
     return keras.Model(inputs, outputs, name="generic_gru")
+
+
+def mlp_network(P, L, units, seed):
+    """Dense layers on the flattened landmarks (no landmark axis: no Grad-CAM)."""
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((P, 2, L))
+    x = keras.layers.Flatten()(inputs)
+    x = keras.layers.Dense(units, activation="relu")(x)
+    x = keras.layers.Dense(units, activation="relu")(x)
+    outputs = keras.layers.Dense(2, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="generic_mlp")
 
 
 # -- the naive loops ---------------------------------------------------------------------------
@@ -195,7 +208,7 @@ def bench_model(label, model, X, B, pool, X_points, X_occ, args, layer):
     n_ig, n_shap = naive_ig(model, m), naive_gradient_shap(model, m, 0)
     n_grad, n_cam, n_occ = (
         naive_gradient(model),
-        naive_grad_cam(model, layer),
+        naive_grad_cam(model, layer) if layer else None,
         naive_occlusion(model, base),
     )
     cases = {  # name: (evals, kind, igselect, naive)
@@ -223,7 +236,7 @@ def bench_model(label, model, X, B, pool, X_points, X_occ, args, layer):
             lambda: input_x_gradient(model, X_points, **kw),
             lambda: X_points * n_grad(X_points),
         ),
-        "grad_cam": (
+        "grad_cam": (  # (removed below for networks without a landmark axis)
             len(X_points),
             "gradient",
             lambda: grad_cam(model, X_points, layer=layer, **kw),
@@ -243,6 +256,11 @@ def bench_model(label, model, X, B, pool, X_points, X_occ, args, layer):
             lambda: integrated_gradients(model, X, B, n_steps=m, engine="tape", **kw),
             cases["integrated_gradients"][3],
         )
+    if layer is None:
+        del cases["grad_cam"]
+    if args.methods:
+        keep = {name.strip() for name in args.methods.split(",")}
+        cases = {k: v for k, v in cases.items() if k.split(" ")[0] in keep}
     errs = {}
     for name, (_, _, ours, naive) in cases.items():  # warm-up: traces, compiles, agreement
         errs[name] = _rel_err(ours(), naive())
@@ -286,7 +304,9 @@ def main(argv=None):
     p.add_argument("--generic-units", type=int, default=32, help="GRU units of the generic net")
     p.add_argument("--occlusion-samples", type=int, default=1)
     p.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds")
-    p.add_argument("--models", default="emo,generic", help="comma-separated: emo, generic")
+    p.add_argument("--mlp-units", type=int, default=64, help="units of the MLP's dense layers")
+    p.add_argument("--models", default="emo,generic,mlp", help="comma-separated: emo, generic, mlp")
+    p.add_argument("--methods", default="", help="comma-separated subset (default: all)")
     p.add_argument("--no-tape", action="store_true", help="skip IG through the tape on emo")
     p.add_argument("--quick", action="store_true", help="2 samples, 16 steps, 1 round")
     p.add_argument("--seed", type=int, default=0)
@@ -320,6 +340,10 @@ def main(argv=None):
             f"generic network (embed + GRU({args.generic_units})): {gen.count_params()} parameters"
         )
         table += bench_model("generic", gen, X, B, pool, X_points, X_occ, args, "embed")
+    if "mlp" in models:
+        mlp = mlp_network(P, L, args.mlp_units, args.seed)
+        print(f"mlp network (2 x Dense({args.mlp_units})): {mlp.count_params()} parameters")
+        table += bench_model("mlp", mlp, X, B, pool, X_points, X_occ, args, None)
 
     header = (
         f"{'model':<9}{'method':<30}{'evals':>7}{'igselect/s':>12}{'naive/s':>10}"

@@ -29,7 +29,8 @@ def test_attribution_speed_tiny(tmp_path, capsys):
     spec.loader.exec_module(bench)
     out = tmp_path / "speed.csv"
     args = "--n-samples 2 --n-steps 4 --filters 2 --lstm 3 --dense 3 --landmarks 6 --frames 3"
-    bench.main([*args.split(), "--generic-units", "3", "--rounds", "1", "--csv", str(out)])
+    args += " --generic-units 3 --mlp-units 3 --rounds 1"
+    bench.main([*args.split(), "--csv", str(out)])
     printed = capsys.readouterr().out
     assert "speedup" in printed and "generic" in printed
     with open(out) as fh:
@@ -39,6 +40,7 @@ def test_attribution_speed_tiny(tmp_path, capsys):
         by_model.setdefault(row["model"], set()).add(row["method"])
     assert by_model["emo"] == METHODS | {"integrated_gradients (tape)"}
     assert by_model["generic"] == METHODS
+    assert by_model["mlp"] == METHODS - {"grad_cam"}  # no landmark axis
     for row in rows:  # igselect and the naive loop compute the same numbers
         assert float(row["max_rel_err_vs_naive"]) < 1e-4, (row["model"], row["method"])
         assert float(row["evals_per_s"]) > 0 and float(row["naive_evals_per_s"]) > 0

@@ -23,11 +23,10 @@ from sklearn.utils import check_random_state
 from ._gradients import (
     _check_baselines,
     _check_X,
-    _progress,
     _resolve_model,
+    draw_gradient_sum,
     prepare,
     use_jit,
-    weighted_gradient_sum,
 )
 
 __all__ = ["gradient_shap"]
@@ -106,22 +105,14 @@ def gradient_shap(
     rng = check_random_state(random_state)
     picks = rng.randint(B_pool.shape[0], size=n * k)
     alphas = rng.uniform(0.0, 1.0, size=n * k)
-    noise_rng = np.random.default_rng(rng.randint(2**31))
-    size = min(batch_size, n * k)
-    weight = np.full(size, 1.0 / k)
+    noise = None
+    if stdevs > 0:  # drawn in item order, whatever the batches
+        noise_rng = np.random.default_rng(rng.randint(2**31))
+        sample_shape = X_feed.shape[1:]
 
-    def draws():
-        for start in range(0, n * k, size):
-            stop = min(start + size, n * k)
-            idx = np.arange(start, stop) // k
-            x = X_feed[idx]
-            b = B_pool[picks[start:stop]]
-            noisy = x
-            if stdevs > 0:
-                noisy = x + noise_rng.normal(0.0, stdevs, size=x.shape).astype(np.float32)
-            yield idx, noisy, b, alphas[start:stop], weight[: stop - start], x - b
+        def noise(rows):
+            return noise_rng.normal(0.0, stdevs, size=(rows, *sample_shape)).astype(np.float32)
 
-    chunks = _progress(draws(), verbose, f"GradientSHAP ({k} draws)", total=-(-n * k // size))
     jit = use_jit(runner, model, X_feed.shape[1:], n * k)
-    total = weighted_gradient_sum(runner, chunks, n, X_feed.shape[1:], size, jit=jit)
+    total = draw_gradient_sum(runner, X_feed, B_pool, picks, alphas, k, batch_size, noise, jit=jit)
     return total.astype(np.float32).reshape(out_shape)

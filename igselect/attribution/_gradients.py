@@ -186,21 +186,32 @@ class _Runner:
                 t, tf.concat([tf.shape(t), tf.ones([tf.rank(like) - 1], tf.int32)], 0)
             )
 
-        def step(xs, bs, bseg, alpha, weight, seg):
-            # the rows of the chunk's samples are gathered in the graph: per call only
-            # the few samples a chunk spans cross from NumPy, and their sums come back
-            x, b = tf.gather(xs, seg), tf.gather(bs, bseg)
-            inputs = b + _expand(alpha, x) * (x - b)
-            grad, _ = engine.gradient(inputs, target)
-            grad = grad * _expand(weight, x)
-            return tf.math.unsorted_segment_sum(grad, seg, tf.shape(xs)[0])
+        def step(xs, bs, alpha, weight):
+            # S samples x c nodes: the interpolated inputs are broadcast, not gathered,
+            # and the weighted sum over the nodes is one contraction
+            S, c = tf.shape(xs)[0], tf.shape(alpha)[0]
+            ones = tf.ones([tf.rank(xs) - 1], tf.int32)
+            a = tf.reshape(alpha, tf.concat([[1, c], ones], 0))
+            inputs = tf.expand_dims(bs, 1) + a * tf.expand_dims(xs - bs, 1)
+            flat = tf.reshape(inputs, tf.concat([[S * c], tf.shape(xs)[1:]], 0))
+            grad, _ = engine.gradient(flat, target)
+            summed = tf.einsum("k,skd->sd", weight, tf.reshape(grad, [S, c, -1]))
+            return tf.reshape(summed, tf.shape(xs))
 
         def grad(x):
             return engine.gradient(x, target)[0]
 
+        def shap(xs, pool, seg, pick, alpha, noise, weight):
+            # GradientSHAP draws: sum_j w_j (x - b_j) * dF(b_j + alpha_j (x + eps_j - b_j))/dx
+            x, b = tf.gather(xs, seg), tf.gather(pool, pick)
+            inputs = b + _expand(alpha, x) * (x + noise - b)
+            grad, _ = engine.gradient(inputs, target)
+            contrib = grad * (x - b) * _expand(weight, x)
+            return tf.math.unsorted_segment_sum(contrib, seg, tf.shape(xs)[0])
+
         self._fns = {
             (name, jit): tf.function(fn, reduce_retracing=True, jit_compile=jit)
-            for name, fn in (("step", step), ("grad", grad))
+            for name, fn in (("step", step), ("grad", grad), ("shap", shap))
             for jit in (False, True)
         }
         self.step, self.grad = self._fns["step", False], self._fns["grad", False]
@@ -324,23 +335,43 @@ def gradients_at(
     return out
 
 
-def weighted_gradient_sum(runner, draws, n: int, sample_shape, batch_size: int, *, jit=False):
-    """``sum_j w_j * scale_j * dF(b_j + alpha_j (x_j - b_j))/dx`` per sample (float64).
+def draw_gradient_sum(
+    runner, X, pool, picks, alphas, n_draws: int, batch_size: int, noise=None, *, jit=False
+) -> np.ndarray:
+    """GradientSHAP sums per sample (float64): draws ``j`` of sample ``i`` are the items
+    ``i * n_draws + j``, with baseline ``pool[picks[item]]`` and node ``alphas[item]``.
 
-    ``draws`` yields chunks ``(sample_index, x, b, alpha, weight, scale)`` of at most
-    ``batch_size`` rows (``scale`` may be None for 1); the points are formed on the
-    host and each chunk is padded to ``batch_size`` rows so one trace serves all.
+    ``noise(rows)`` returns the noise of the next ``rows`` items (or None). The
+    samples a chunk spans and the pool cross to TensorFlow once per chunk and once
+    per call; every chunk has the same shapes (the last padded with zero weights).
     """
-    total = np.zeros((n, *sample_shape), np.float64)
-    for idx, x, b, alpha, weight, scale in draws:
-        rows = idx.shape[0]
-        inputs = b + alpha.astype(np.float32).reshape((-1,) + (1,) * (x.ndim - 1)) * (x - b)
-        grads = runner.call("grad", jit, _padded(inputs, batch_size))
-        grads = grads.numpy()[:rows].astype(np.float64)
-        grads *= weight.reshape((-1,) + (1,) * (x.ndim - 1))
-        if scale is not None:
-            grads *= scale
-        np.add.at(total, idx, grads)
+    import tensorflow as tf
+
+    n = X.shape[0]
+    items = n * n_draws
+    size = min(batch_size, items)
+    S = min(n, (size - 1) // n_draws + 2)
+    pool_t = tf.constant(pool)
+    total = np.zeros(X.shape, dtype=np.float64)
+    zero = np.zeros((), np.float32)
+    for t0 in range(0, items, size):
+        t1 = min(t0 + size, items)
+        sample = np.arange(t0, t1) // n_draws
+        first, last = int(sample[0]), int(sample[-1])
+        eps = zero if noise is None else _padded(noise(t1 - t0), size)
+        part = runner.call(
+            "shap",
+            jit,
+            _padded(X[first : last + 1], S),
+            pool_t,
+            _padded((sample - first).astype(np.int32), size),
+            _padded(picks[t0:t1].astype(np.int32), size),
+            _padded(alphas[t0:t1].astype(np.float32), size),
+            eps,
+            np.concatenate([np.full(t1 - t0, 1.0 / n_draws, np.float32),
+                            np.zeros(size - (t1 - t0), np.float32)]),
+        ).numpy()  # fmt: skip
+        total[first : last + 1] += part[: last - first + 1]
     return total
 
 
@@ -391,38 +422,36 @@ def _path_integral(
 
 
 def _stream_steps(runner, X, B, method, m, batch_size, verbose, jit=False) -> np.ndarray:
-    """IG sums over (sample, node) pairs in sample-major order, ``batch_size`` pairs a call.
+    """IG sums streamed over (sample, node) pairs, at most ``batch_size`` pairs a call.
 
-    Every call has the same shapes: ``S`` sample rows (the most a chunk can span),
-    ``batch_size`` pairs (the last chunk padded with zero weights).
+    A call takes ``S = batch_size // m`` whole paths, or, when a path has more than
+    ``batch_size`` nodes, ``c = batch_size`` nodes of one path. Every call has the
+    same shapes (the last one padded: repeated samples, or nodes of weight 0), so one
+    trace serves the whole run.
     """
     n = X.shape[0]
-    items = n * m
-    size = min(batch_size, items)
-    S = min(n, (size - 1) // m + 2)
     per_sample_b = B.shape[0] > 1
     total = np.zeros(X.shape, dtype=np.float64)
-    starts = _progress(range(0, items, size), verbose, f"IG ({m} steps)")
-    for t0 in starts:
-        t1 = min(t0 + size, items)
-        idx = np.arange(t0, t1)
-        sample = idx // m
-        w, a = _nodes_at(method, m, idx - sample * m)
-        first, last = int(sample[0]), int(sample[-1])
-        seg = _padded((sample - first).astype(np.int32), size)
-        xs = _padded(X[first : last + 1], S)
-        bs = _padded(B[first : last + 1], S) if per_sample_b else B
-        part = runner.call(
-            "step",
-            jit,
-            xs,
-            bs,
-            seg if per_sample_b else np.zeros(size, np.int32),
-            _padded(a.astype(np.float32), size),
-            np.concatenate([w.astype(np.float32), np.zeros(size - (t1 - t0), np.float32)]),
-            seg,
-        ).numpy()
-        total[first : last + 1] += part[: last - first + 1]
+    if m <= batch_size:  # whole paths, S of them a call
+        S = min(n, batch_size // m)
+        w, a = (v.astype(np.float32) for v in _nodes_at(method, m, np.arange(m)))
+        for start in _progress(range(0, n, S), verbose, f"IG ({m} steps)"):
+            stop = min(start + S, n)
+            xs = _padded(X[start:stop], S)
+            bs = _padded(B[start:stop], S) if per_sample_b else B
+            part = runner.call("step", jit, xs, bs, a, w).numpy()
+            total[start:stop] += part[: stop - start]
+        return total
+    c = batch_size  # long paths: c nodes of one path a call
+    calls = ((i, k) for i in range(n) for k in range(0, m, c))  # lazily: n * m / c calls
+    total_calls = n * -(-m // c)
+    for i, k0 in _progress(calls, verbose, f"IG ({m} steps)", total=total_calls):
+        k1 = min(k0 + c, m)
+        w, a = _nodes_at(method, m, np.arange(k0, k1))
+        w = np.concatenate([w, np.zeros(c - (k1 - k0))]).astype(np.float32)
+        a = _padded(a.astype(np.float32), c)
+        b = B[i : i + 1] if per_sample_b else B
+        total[i] += runner.call("step", jit, X[i : i + 1], b, a, w).numpy()[0]
     return total
 
 

@@ -160,31 +160,38 @@ def occlusion(
     n, P, _, L = arr.shape
     base = _baseline(baseline, arr)
     members = _groups(groups, L)
-    batch_size = min(batch_size, n * len(members))  # pad at most one partial batch
-    predict = _fixed_shape(_predictor(model_or_predict_proba, arr), batch_size)
-    full = predict(arr[: min(n, batch_size)])
+    items = n * len(members)
+    calls = -(-items // batch_size)
+    batch_size = -(-items // calls)  # balanced batches: little padding
+    raw = _predictor(model_or_predict_proba, arr)
+    predict = _fixed_shape(raw, batch_size)
+    full = np.asarray(raw(arr[: min(n, batch_size)]))
     if full.ndim != 2 or target >= full.shape[1]:
         raise ValueError(
             f"target must index a column of the predicted probabilities of shape "
             f"{tuple(full.shape)}. Received: target={target!r}"
         )
     f_x = np.concatenate(
-        [predict(arr[i : i + batch_size])[:, target] for i in range(0, n, batch_size)]
+        [full[:, target]]
+        + [
+            np.asarray(raw(arr[i : i + batch_size]))[:, target]
+            for i in range(batch_size, n, batch_size)
+        ]
     ).astype(np.float64)
     n_groups = len(members)
+    member_of = np.zeros((n_groups, L), bool)  # which landmarks each group hides
+    for g, idx in enumerate(members):
+        member_of[g, idx] = True
     scores = np.zeros((n, L), np.float64)
-    items = n * n_groups
     for start in range(0, items, batch_size):
         stop = min(start + batch_size, items)
         sample, group = np.divmod(np.arange(start, stop), n_groups)
-        occluded = arr[sample].copy()
         b = base[sample if base.shape[0] > 1 else np.zeros_like(sample)]
-        for row, g in enumerate(group):
-            idx = members[g]
-            occluded[row, :, :, idx] = b[row, :, :, idx]
+        hidden = member_of[group][:, None, None, :]  # (rows, 1, 1, L)
+        occluded = np.where(hidden, b, arr[sample])
         drop = f_x[sample] - np.asarray(predict(occluded))[:, target]
-        for row, (i, g) in enumerate(zip(sample, group, strict=True)):
-            scores[i, members[g]] = drop[row]
+        # groups do not overlap: each landmark gets its own group's drop, once
+        np.add.at(scores, sample, drop[:, None] * member_of[group])
     return scores
 
 
