@@ -134,8 +134,8 @@ def plot_attribution_on_face(
     >>> image = np.full((120, 100, 3), 200, dtype=np.uint8)
     >>> points = np.stack([rng.uniform(20, 80, 30), rng.uniform(20, 100, 30)])
     >>> ax = plot_attribution_on_face(image, points, rng.rand(30))
-    >>> ax.get_xlim()
-    (-0.5, 99.5)
+    >>> [float(v) for v in ax.get_xlim()]
+    [-0.5, 99.5]
     """
     import matplotlib.pyplot as plt
     from matplotlib import colormaps
