@@ -349,7 +349,7 @@ def test_dropped_trainers_free_their_graphs_and_do_not_warn(binary_data):
     try:
         _trainer.clear_cache()
         before = n_graphs()
-        for width in range(2, 8):  # six new configurations: more than TF's threshold of 5
+        for width in range(2, 7):  # five new configurations: TF's threshold for the warning
             params = dict(TINY, lstm_units=width, epochs=1, validation_fraction=0.0)
             EmoClassifier(**params).fit(X, y)
             _trainer.clear_cache()

@@ -166,6 +166,7 @@ def test_pickle_round_trip(gru_fitted, three_classes):
 
 
 # ------------------------------------------------------------ must show: any network
+@pytest.mark.slow  # 9 pipeline fits of a GRU (5 configurations traced) and a new process: 15-50 s
 def test_any_network_pipeline_grid_search_recovers_planted_landmarks(tmp_path):
     """A user's GRU in aligner -> GlobalIGSelector -> classifier, grid-searched over
     the cut and a build parameter; the selection finds the planted landmarks and
