@@ -31,10 +31,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import (
-    InvalidParameterError,
-    validate_parameter_constraints,
-)
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
 
@@ -278,19 +274,6 @@ class KerasLandmarkClassifier(LandmarkTagsMixin, ClassifierMixin, BaseEstimator)
             for name in new:
                 setattr(self, name, params[name])
         return super().set_params(**params)
-
-    def _validate_params(self) -> None:
-        """sklearn's declarative validation; messages end in ``Received: name=value``."""
-        params = self.get_params(deep=False)
-        for name, constraints in self._parameter_constraints.items():
-            if name not in params:
-                continue
-            try:
-                validate_parameter_constraints(
-                    {name: constraints}, {name: params[name]}, caller_name=type(self).__name__
-                )
-            except InvalidParameterError as exc:
-                raise InvalidParameterError(f"{exc} Received: {name}={params[name]!r}") from None
 
     # -------------------------------------------------------------- the model
     def _call_build_fn(self, n_frames: int, n_landmarks: int, n_classes: int, seed: int):

@@ -20,19 +20,13 @@ from collections.abc import Callable
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils._param_validation import (
-    HasMethods,
-    Interval,
-    InvalidParameterError,
-    StrOptions,
-    validate_parameter_constraints,
-)
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory
 
 from ._global_attribution import ATTRIBUTIONS, BASELINE_METHODS, _global_attribution_scores
 from ._global_ig import _fit_full_estimator, _fitted_key, _params_key, _resolve_n_landmarks
 from ._landmark_selector import LandmarkSelectorMixin
-from ._validation import check_landmark_array, check_landmark_target
+from ._validation import check_landmark_array, check_landmark_target, validate_estimator_params
 
 __all__ = ["GlobalAttributionSelector", "GlobalIGSelector"]
 
@@ -43,18 +37,6 @@ _DELTA_TOLERANCE = 0.05
 #: Floor of ``|F(x) - F(b)|`` in the relative residual, so that pairs whose
 #: probabilities barely differ do not blow the ratio up.
 _GAP_FLOOR = 1e-3
-
-
-def _validate_constraints(estimator) -> None:
-    """sklearn's parameter validation, each message ending in "Received: name=value"."""
-    params = estimator.get_params(deep=False)
-    for name, constraints in estimator._parameter_constraints.items():
-        try:
-            validate_parameter_constraints(
-                {name: constraints}, {name: params[name]}, caller_name=type(estimator).__name__
-            )
-        except InvalidParameterError as exc:
-            raise InvalidParameterError(f"{exc} Received: {name}={params[name]!r}") from None
 
 
 def _quadrature_methods() -> tuple[str, ...]:
@@ -270,7 +252,7 @@ or array-like, default="typical"
 
     # ------------------------------------------------------------------ validation
     def _check_params(self, X):
-        _validate_constraints(self)
+        validate_estimator_params(self)
         _resolve_n_landmarks(self.n_landmarks, X.shape[3])
         attribution = self._attribution()
         if isinstance(self.baselines, str):
