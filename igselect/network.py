@@ -19,7 +19,11 @@ Layer names are part of the API (the fast IG engine in
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
+
+from igselect._validation import Interval, IntInterval, Real, validate_params
 
 __all__ = ["build_emo_network", "DEFAULT_KERNEL_SIZE", "LAYER_NAMES"]
 
@@ -56,6 +60,22 @@ def _as_kernel(kernel_size) -> tuple[int, int]:
     return k
 
 
+@validate_params(
+    {
+        "n_frames": [IntInterval(1)],
+        "n_landmarks": [IntInterval(1)],
+        "n_filters": [IntInterval(1)],
+        "lstm_units": [IntInterval(1)],
+        "dense_units": [IntInterval(1)],
+        "kernel_size": [IntInterval(1), tuple, list],  # the pair is checked by _as_kernel
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "randomized": ["boolean"],
+        "seed": [Integral, None],
+        "mean": ["array-like", None],
+        "std": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def build_emo_network(
     n_frames: int,
     n_landmarks: int,
@@ -113,17 +133,6 @@ def build_emo_network(
     from keras import layers
 
     k = _as_kernel(kernel_size)
-    for name, value in (
-        ("n_frames", n_frames),
-        ("n_landmarks", n_landmarks),
-        ("n_filters", n_filters),
-        ("lstm_units", lstm_units),
-        ("dense_units", dense_units),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"{name} must be a positive int. Received: {name}={value!r}")
-    if not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
 
     counter = iter(range(1, 100))
 

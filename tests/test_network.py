@@ -57,9 +57,10 @@ def test_seed_makes_weights_repeatable():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"n_filters": 0}, "n_filters=0"),
-        ({"lstm_units": 2.5}, "lstm_units=2.5"),
-        ({"dropout": 1.0}, "dropout=1.0"),
+        ({"n_filters": 0}, r"'n_filters' parameter.*Got 0 instead"),
+        ({"n_filters": True}, r"'n_filters' parameter.*Got True instead"),
+        ({"lstm_units": 2.5}, r"'lstm_units' parameter.*Got 2.5 instead"),
+        ({"dropout": 1.0}, r"'dropout' parameter.*Got 1.0 instead"),
         ({"kernel_size": (2, 0)}, "kernel_size"),
         ({"kernel_size": "wide"}, "kernel_size"),
     ],
