@@ -33,6 +33,7 @@ __all__ = [
     "BinarizedClassifier",
     "FlattenLandmarks",
     "beats_majority",
+    "binary_metrics",
     "evaluate_selection",
     "mean_se",
     "precision_at_k",
@@ -226,18 +227,55 @@ def _scores(clf, X):
     return (clf.predict(X) == clf.classes_[1]).astype(float)
 
 
-def _metrics(clf, X_te, y01) -> dict:
-    pred = np.asarray(clf.predict(X_te) == clf.classes_[1])
+@validate_params(
+    {"y_true": ["array-like"], "y_pred": ["array-like"], "y_score": ["array-like", None]},
+    prefer_skip_nested_validation=True,
+)
+def binary_metrics(y_true, y_pred, y_score=None) -> dict:
+    """Accuracy with its chance levels, for 0/1 labels (1: the positive class).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        True and predicted 0/1 labels.
+    y_score : array-like of shape (n_samples,), default=None
+        Positive-class scores (probabilities or decision values) for ROC AUC.
+
+    Returns
+    -------
+    metrics : dict
+        ``accuracy``, ``balanced_accuracy`` and ``roc_auc`` (NaN when ``y_true``
+        holds one class, or for ROC AUC without ``y_score``), ``majority_rate``
+        (the accuracy of always answering the more frequent label),
+        ``n_test`` and ``n_test_positive``.
+
+    Examples
+    --------
+    >>> from igselect.evaluation import binary_metrics
+    >>> m = binary_metrics([0, 0, 0, 1], [0, 0, 0, 0])
+    >>> m["accuracy"], m["balanced_accuracy"], m["majority_rate"]
+    (0.75, 0.5, 0.75)
+    """
+    y01 = np.asarray(y_true).astype(np.int64).ravel()
+    pred = np.asarray(y_pred).astype(np.int64).ravel()
     both = 0 < y01.sum() < y01.size
     rate = float(y01.mean())
+    auc = np.nan
+    if both and y_score is not None:
+        auc = float(roc_auc_score(y01, np.asarray(y_score, dtype=float).ravel()))
     return {
         "accuracy": float(np.mean(pred == y01)),
         "balanced_accuracy": float(balanced_accuracy_score(y01, pred)) if both else np.nan,
-        "roc_auc": float(roc_auc_score(y01, _scores(clf, X_te))) if both else np.nan,
+        "roc_auc": auc,
         "majority_rate": max(rate, 1.0 - rate),
         "n_test": int(y01.size),
         "n_test_positive": int(y01.sum()),
     }
+
+
+def _metrics(clf, X_te, y01) -> dict:
+    pred = np.asarray(clf.predict(X_te) == clf.classes_[1])
+    return binary_metrics(y01, pred, _scores(clf, X_te))
 
 
 def _evaluate_one(X, y01, y, split, train, test, name, selector, classifiers, counts, features):
