@@ -38,6 +38,7 @@ from igselect._trainer import get_trainer
 from igselect._validation import (
     Interval,
     IntInterval,
+    InvalidParameterError,
     LandmarkTagsMixin,
     StrOptions,
     binarize_target,
@@ -194,6 +195,8 @@ class KerasLandmarkClassifier(LandmarkTagsMixin, ClassifierMixin, BaseEstimator)
         "output": [StrOptions({"auto", "probabilities", "logits"})],
         **_TRAINING_CONSTRAINTS,
     }
+    #: True for estimators whose network has two outputs (EmoClassifier).
+    _binary_only = False
 
     def __init__(
         self,
@@ -274,6 +277,17 @@ class KerasLandmarkClassifier(LandmarkTagsMixin, ClassifierMixin, BaseEstimator)
             for name in new:
                 setattr(self, name, params[name])
         return super().set_params(**params)
+
+    def _validate_params(self) -> None:
+        """The declared constraints, then the names of the build parameters."""
+        super()._validate_params()
+        for name in getattr(self, "_build_param_names", ()):
+            reserved = name in _SHAPE_ARGS or name.startswith("_") or name.endswith("_")
+            if reserved or hasattr(type(self), name):
+                raise InvalidParameterError(
+                    f"{name!r} cannot be a build parameter: the estimator fills it in or "
+                    f"has an attribute of that name. Received: {name}={getattr(self, name)!r}"
+                )
 
     # -------------------------------------------------------------- the model
     def _call_build_fn(self, n_frames: int, n_landmarks: int, n_classes: int, seed: int):
@@ -367,9 +381,6 @@ class KerasLandmarkClassifier(LandmarkTagsMixin, ClassifierMixin, BaseEstimator)
         self.classes_ = classes
         self.positive_class_ = classes[1] if classes.shape[0] == 2 else None
         return y_enc.astype(np.int64)
-
-    #: True for estimators whose network has two outputs (EmoClassifier).
-    _binary_only = False
 
     def fit(self, X, y):
         """Train the network on landmark sequences.

@@ -138,6 +138,7 @@ def test_random_state_repeatable_without_touching_global_seeds(three_classes):
         ({"standardize": "yes"}, r"Received: standardize='yes'"),
         ({"build_fn": None}, r"must be a callable.*Received: build_fn=None"),
         ({"build_fn": "gru"}, r"Received: build_fn='gru'"),
+        ({"n_classes": 3}, r"'n_classes' cannot be a build parameter.*Received: n_classes=3"),
     ],
 )
 def test_bad_params_name_the_value(params, match):
