@@ -67,6 +67,18 @@ def test_stacked_scores_subsets_and_selectors():
     assert_allclose(bias_report(Fitted()).rigid_ratio, 1.0)
 
 
+def test_other_landmark_schemes():
+    """The rigid regions and the uniform share come from the scheme (iBUG 68: jaw, nose)."""
+    from igselect.landmarks import IBUG_68
+
+    uniform = bias_report(np.ones(68), scheme=IBUG_68)
+    assert_allclose(uniform.rigid_ratio, 1.0)
+    rigid = np.isin(IBUG_68.landmark_regions(np.arange(68)), IBUG_68.rigid_regions)
+    assert_allclose(uniform.uniform_rigid_share, rigid.mean())
+    assert bias_report(np.where(rigid, 10.0, 1.0), scheme=IBUG_68).flagged
+    assert not bias_report(np.where(rigid, 0.1, 1.0), scheme=IBUG_68).flagged
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="threshold=0"):
         bias_report(np.ones(468), threshold=0)

@@ -48,10 +48,11 @@ def bias_report(
     indices : array-like of int, default=None
         Mesh index of each score, when the scores cover a subset of the
         landmarks; ``None`` means all landmarks of the scheme.
-    scheme : landmark scheme, default=None
-        The landmark scheme whose regions and rigid regions are used;
-        ``None`` is the 468-point MediaPipe face mesh
-        (:mod:`igselect.landmarks.mesh`).
+    scheme : LandmarkScheme, default=None
+        The landmark scheme whose regions and rigid regions are used (e.g.
+        ``igselect.landmarks.IBUG_68``: jaw and nose); ``None`` infers it from
+        the number of landmarks, as :func:`igselect.landmarks.region_shares`
+        does (468: the MediaPipe face mesh).
     threshold : float, default=2.0
         Flag when ``rigid_share >= threshold * uniform_rigid_share``.
 
