@@ -16,13 +16,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import GridSearchCV, GroupKFold, GroupShuffleSplit
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
 from igselect._validation import binarize_target
+from igselect.evaluation import BinarizedClassifier, FlattenLandmarks, binary_metrics
 
 MODELS = ("T-EMO", "R-EMO", "SVM-linear", "SVM-rbf")
 
@@ -80,6 +80,12 @@ class Config:
     timing_probe: dict = field(
         default_factory=lambda: {"n_samples": 256, "n_frames": 16, "epochs": 4}
     )
+    # The selector shoot-out: every selector ranks once per (emotion, seed) on the
+    # training split; each classifier is fitted on its top L for every L below.
+    shootout_counts: tuple[int, ...] = (468, 64, 16, 8, 4, 2)
+    shootout_selectors: tuple[str, ...] = ()
+    shootout_classifiers: tuple[str, ...] = ("SVM-linear",)
+    shootout_svm_C: float = 0.1
 
     def key(self, source: str) -> str:
         """Hash of the settings a run depends on, and of the data source.
@@ -89,7 +95,15 @@ class Config:
         (emotion, L, model, seed), so adding seeds or L values reuses the others.
         """
         settings = asdict(self)
-        for name in ("mode", "seeds", "landmark_counts", "ensemble_seeds"):
+        for name in (
+            "mode",
+            "seeds",
+            "landmark_counts",
+            "ensemble_seeds",
+            "shootout_counts",
+            "shootout_selectors",
+            "shootout_classifiers",
+        ):
             settings.pop(name)
         blob = json.dumps({"config": settings, "source": source}, sort_keys=True)
         return hashlib.sha1(blob.encode()).hexdigest()[:12]
@@ -113,35 +127,6 @@ def model_features(cfg: Config, Xs_tr, Xs_te):
         return Xs_tr, Xs_te
     motion = _motion().fit(Xs_tr)
     return motion.transform(Xs_tr), motion.transform(Xs_te)
-
-
-def flatten_landmarks(X):
-    """(n, P, 2, L) -> (n, P * 2 * L), the SVM feature vector."""
-    X = np.asarray(X)
-    return X.reshape(X.shape[0], -1)
-
-
-class BinarizedClassifier(ClassifierMixin, BaseEstimator):
-    """Fit ``estimator`` on ``y == positive_class`` (one-vs-rest), for the SVM baselines.
-
-    The selector before it in the Pipeline needs the multi-class ``y``; this
-    wrapper gives the SVM the same binary task as ``EmoClassifier(positive_class=...)``.
-    """
-
-    def __init__(self, estimator=None, positive_class=None):
-        self.estimator = estimator
-        self.positive_class = positive_class
-
-    def fit(self, X, y):
-        self.estimator_ = clone(self.estimator).fit(X, binarize_target(y, self.positive_class))
-        self.classes_ = np.array([0, 1])
-        return self
-
-    def predict(self, X):
-        return self.estimator_.predict(X)
-
-    def score(self, X, y, sample_weight=None):
-        return float(np.mean(self.predict(X) == binarize_target(y, self.positive_class)))
 
 
 def _train_kwargs(cfg: Config) -> dict:
@@ -185,6 +170,79 @@ def make_emo_pipeline(cfg, emotion, n_landmarks, memory, seed, *, randomized=Fal
         steps.append(("motion", _motion()))
     steps.append(("clf", _emo(cfg, emotion, seed, randomized=randomized, params=params)))
     return Pipeline(steps)
+
+
+#: Attribution selectors of the shoot-out (name -> GlobalAttributionSelector's attribution);
+#: all share the full-landmark network of the (emotion, seed) through the joblib cache.
+ATTRIBUTION_SELECTORS = {
+    "IG": "integrated_gradients",
+    "GradientSHAP": "gradient_shap",
+    "Grad-CAM": "grad_cam",
+    "occlusion": "occlusion",
+    "saliency": "saliency",
+    "InputXGradient": "input_x_gradient",
+}
+#: Cheap rankings of the shoot-out (igselect.rankers): no network.
+CHEAP_SELECTORS = ("F-test", "motion", "SVM-weights", "random")
+SELECTORS = (*ATTRIBUTION_SELECTORS, *CHEAP_SELECTORS)
+SHOOTOUT_CLASSIFIERS = ("SVM-linear", "T-EMO")
+
+
+def make_ranker(cfg: Config, name: str, emotion, n_landmarks: int, memory, seed: int):
+    """Aligner -> one shoot-out selector (``name`` of ``SELECTORS``), ranking all landmarks."""
+    from igselect import rankers
+
+    if name == "IG":
+        sel = make_selector(cfg, emotion, n_landmarks, memory, seed)
+    elif name in ATTRIBUTION_SELECTORS:
+        from igselect.selector import GlobalAttributionSelector
+
+        ig = make_selector(cfg, emotion, n_landmarks, memory, seed)
+        baselines = cfg.baselines
+        if name == "GradientSHAP" and baselines == "onset":
+            # GradientSHAP draws from a baseline distribution; "onset" gives one per
+            # input, so it gets the other emotions' typical samples (the paper's IG choice).
+            baselines = "typical"
+        sel = GlobalAttributionSelector(
+            ig.estimator,
+            attribution=ATTRIBUTION_SELECTORS[name],
+            n_landmarks=n_landmarks,
+            positive_class=emotion,
+            baselines=baselines,
+            n_steps=cfg.n_steps,
+            batch_size=cfg.ig_batch_size,
+            memory=memory,
+            random_state=seed,
+        )
+    elif name == "F-test":
+        sel = rankers.FTestLandmarkSelector(n_landmarks, positive_class=emotion)
+    elif name == "motion":
+        sel = rankers.MotionLandmarkSelector(n_landmarks, positive_class=emotion)
+    elif name == "SVM-weights":
+        sel = rankers.LinearSVMLandmarkSelector(
+            n_landmarks, positive_class=emotion, C=cfg.shootout_svm_C, random_state=seed
+        )
+    elif name == "random":
+        sel = rankers.RandomLandmarkSelector(n_landmarks, random_state=seed)
+    else:
+        raise BenchmarkInputError(
+            f"unknown selector {name!r}; choose from {', '.join(SELECTORS)}. Received: {name!r}"
+        )
+    return Pipeline([("align", _aligner()), ("select", sel)])
+
+
+def make_shootout_classifier(cfg: Config, name: str, emotion, seed: int):
+    """The shoot-out's downstream classifiers: a fixed-C linear SVM, or T-EMO (grid's first F, Q, R)."""
+    if name == "T-EMO":
+        return _emo(cfg, emotion, seed)
+    svm = LinearSVC(C=cfg.shootout_svm_C, dual="auto", max_iter=5000, class_weight=cfg.class_weight)
+    return Pipeline(
+        [
+            ("flatten", FlattenLandmarks()),
+            ("scale", StandardScaler()),
+            ("svm", BinarizedClassifier(svm, positive_class=emotion)),
+        ]
+    )
 
 
 def outer_split(groups, test_size: float, seed: int):
@@ -292,7 +350,7 @@ def _clf_record(clf, X_te, y_te, emotion) -> dict:
     epochs = int(getattr(clf, "n_iter_", 0))
     times = np.asarray(clf.epoch_times_, dtype=float)
     return {
-        "accuracy": float(np.mean((proba >= 0.5) == y01)),
+        **binary_metrics(y01, proba >= 0.5, proba),
         "fit_time_s": float(clf.fit_time_),
         "epochs": epochs,
         # Compute time per epoch: the median epoch after the first (the first one may
@@ -346,7 +404,7 @@ def run_svm(cfg, kind, emotion, Xs_tr, y_tr, g_tr, Xs_te, y_te) -> dict:
     )
     pipe = Pipeline(
         [
-            ("flatten", FunctionTransformer(flatten_landmarks)),
+            ("flatten", FlattenLandmarks()),
             ("scale", StandardScaler()),
             ("svm", BinarizedClassifier(svm, positive_class=emotion)),
         ]
@@ -359,8 +417,9 @@ def run_svm(cfg, kind, emotion, Xs_tr, y_tr, g_tr, Xs_te, y_te) -> dict:
     search = GridSearchCV(pipe, grid, cv=_inner_cv(cfg, g_tr), error_score="raise")
     search.fit(Xs_tr, y_tr, groups=g_tr)
     best = search.best_params_
+    y01 = binarize_target(y_te, emotion)
     return {
-        "accuracy": float(search.score(Xs_te, y_te)),
+        **binary_metrics(y01, search.predict(Xs_te), search.decision_function(Xs_te)),
         "fit_time_s": time.perf_counter() - start,
         "C": float(best["svm__estimator__C"]),
         "gamma_scale": float(best.get("svm__estimator__gamma", np.nan) * n_features),

@@ -9,7 +9,9 @@ import time
 from collections import Counter
 
 import numpy as np
-from _ckplus_protocol import fit_selection
+from _ckplus_shootout import shootout_section, write_shootout_csv, write_shootout_figure
+
+from igselect.evaluation import beats_majority
 
 PAPER_SIZES = (468, 234, 128, 64, 32, 16)
 #: Di Luzio et al. (2024), Tables 6 (T-EMO) and 7 (R-EMO), CK+, mean accuracy at each L,
@@ -55,6 +57,9 @@ CSV_FIELDS = [
     "model",
     "seed",
     "accuracy",
+    "balanced_accuracy",
+    "roc_auc",
+    "majority_rate",
     "n_train",
     "n_test",
     "n_test_positive",
@@ -97,13 +102,62 @@ def write_csv(path, runs) -> None:
             w.writerow({k: r.get(k, "") for k in CSV_FIELDS})
 
 
+#: Mark of a cell that does not beat the majority-class rate by 2 standard errors.
+CHANCE_MARK = "†"
+CHANCE_NOTE = (
+    f"{CHANCE_MARK}: does not beat always answering the majority class (the `majority` "
+    "column: the test splits' majority-class rate) by 2 standard errors "
+    "(`igselect.evaluation.beats_majority`: the larger of the seeds' standard error of "
+    "accuracy - majority rate and the binomial one of the pooled test decisions)."
+)
+
+
+def _recs(runs, model, emo, L):
+    return [r for r in runs if (r["model"], r["emotion"], r["L"]) == (model, emo, L)]
+
+
+def majority_rate(runs, emo) -> float:
+    """Mean over the stored runs of one emotion of the test split's majority-class rate."""
+    return float(np.mean([_majority(r) for r in runs if r["emotion"] == emo]))
+
+
+def _majority(rec) -> float:
+    if "majority_rate" in rec:
+        return float(rec["majority_rate"])
+    p = rec["n_test_positive"] / rec["n_test"]
+    return max(p, 1 - p)
+
+
+def chance_cell(recs, key="accuracy") -> str:
+    """``mean ± std`` of ``key`` over the runs, marked when accuracy is at chance."""
+    text = _fmt([r.get(key, np.nan) for r in recs])
+    if not recs or text == "-":
+        return text
+    check = beats_majority(
+        [r["accuracy"] for r in recs], [_majority(r) for r in recs], [r["n_test"] for r in recs]
+    )
+    return text if check.beats else f"{text} {CHANCE_MARK}"
+
+
 def _accuracy_section(runs, emotions, counts, model, title) -> str:
-    rows = []
-    for emo in emotions:
-        rows.append([emo] + [_fmt(_acc(runs, model, emo, L)) for L in counts])
-    means = [np.mean([np.mean(_acc(runs, model, e, L)) for e in emotions]) for L in counts]
-    rows.append(["**mean**"] + [f"**{m:.3f}**" for m in means])
-    return f"### {title}\n\n" + _table(["Emotion"] + [str(L) for L in counts], rows)
+    parts = []
+    for key in ("accuracy", "balanced_accuracy"):
+        rows = []
+        for emo in emotions:
+            cells = [chance_cell(_recs(runs, model, emo, L), key) for L in counts]
+            rows.append([emo, f"{majority_rate(runs, emo):.3f}", *cells])
+        means = [
+            np.nanmean(
+                [np.mean([r.get(key, np.nan) for r in _recs(runs, model, e, L)]) for e in emotions]
+            )
+            for L in counts
+        ]
+        rows.append(["**mean**", ""] + [f"**{m:.3f}**" for m in means])
+        head = f"### {title}" if key == "accuracy" else f"{title}, **balanced accuracy**:"
+        parts.append(
+            head + "\n\n" + _table(["Emotion", "majority"] + [str(L) for L in counts], rows)
+        )
+    return "\n\n".join(parts) + "\n\n" + CHANCE_NOTE
 
 
 def _hyper_section(runs, emotions, counts, n_seeds) -> str:
@@ -399,8 +453,8 @@ def _paper_section(emotions) -> str:
     )
 
 
-def write_figures(out, cfg, data, store, emotions, split) -> list[str]:
-    """fig3_<emotion>.png (selected landmarks per L) and fig2_ig_path.png."""
+def write_figures(out, cfg, data, store, emotions) -> list[str]:
+    """fig3_<emotion>.png (selected landmarks per L) and fig2_ig_path.png, from stored runs."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -419,38 +473,27 @@ def write_figures(out, cfg, data, store, emotions, split) -> list[str]:
             title=f"{emo}: top-L landmarks by global IG ({data.source} data, seed 0)",
         )
         fig.savefig(out / f"fig3_{emo}.png", dpi=80)
+        plt.close(fig)
         made.append(f"fig3_{emo}.png")
-    # Fig. 2: probability of the target class along the IG path, one sample, one baseline.
-    target = "surprise" if "surprise" in emotions else emotions[0]
-    tr, _ = split(data.groups, cfg.test_size, 0)
-    pipe, _ = fit_selection(cfg, target, data.X[tr], data.y[tr], _memory(out), 0, n_total)
-    sel = pipe.named_steps["select"]
-    Xa = pipe.named_steps["align"].transform(data.X[tr])
-    labels = [str(v) for v in sel.baseline_labels_]
-    pick = next((k for k in ("sadness", "happiness", "neutral") if k in labels), labels[0])
-    # A typical, correctly classified sample: the median-probability one among the
-    # target's training samples that the full-landmark network calls positive.
-    pos = Xa[data.y[tr] == target]
-    p = sel.estimator_.predict_proba(pos)[:, 1]
-    good = np.flatnonzero(p >= 0.5) if np.any(p >= 0.5) else np.arange(p.size)
-    x = pos[good[np.argsort(p[good])[good.size // 2]]]
-    baseline = np.asarray(sel.baselines_)[labels.index(pick)]
-    if pick == "onset":  # the sample's own onset, not another sample's
-        baseline = np.repeat(x[:1], x.shape[0], axis=0)
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    plotting.plot_ig_path(sel.estimator_, x, baseline, ax=ax, n_steps=max(cfg.n_steps, 20))
-    ax.set_ylabel(f"P({target}) from the {target} network")
-    ax.set_title(f"{target} sample, {pick} baseline ({data.source} data)")
-    fig.savefig(out / "fig2_ig_path.png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    made.append("fig2_ig_path.png")
+    # Fig. 2: probability of the target class along the IG path, one sample, one baseline
+    # (computed and stored by the run; drawn here from the stored probabilities).
+    path = store.get("fig2_ig_path")
+    if path is not None:
+        proba = np.asarray(path["proba"], dtype=float)
+        x = np.asarray(path["x"], dtype=np.float32)
+        target, pick = path["target"], path["baseline"]
+
+        def stored(batch):
+            return np.stack([1 - proba[: len(batch)], proba[: len(batch)]], axis=1)
+
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        plotting.plot_ig_path(stored, x, x, ax=ax, n_steps=int(path["n_steps"]))
+        ax.set_ylabel(f"P({target}) from the {target} network")
+        ax.set_title(f"{target} sample, {pick} baseline ({data.source} data)")
+        fig.savefig(out / "fig2_ig_path.png", dpi=90, bbox_inches="tight")
+        plt.close(fig)
+        made.append("fig2_ig_path.png")
     return made
-
-
-def _memory(out):
-    from joblib import Memory
-
-    return Memory(str(out / "cache"), verbose=0)
 
 
 def _schedule_text(cfg) -> str:
@@ -483,7 +526,7 @@ def _stored_seconds(runs, selections, ensembles) -> float:
     )
 
 
-def write_all(out, cfg, data, store, *, models, wall_s, split) -> None:
+def write_all(out, cfg, data, store, *, models, wall_s) -> None:
     """Write results.csv, report.md and the figures from the stored runs."""
     emotions = list(data.emotions)
     counts = list(cfg.landmark_counts)
@@ -498,8 +541,16 @@ def write_all(out, cfg, data, store, *, models, wall_s, split) -> None:
     runs = [r for r in store.all("run_") if wanted(r)]
     selections = [r for r in store.all("select_") if wanted(r)]
     ensembles = [r for r in store.all("ensemble_") if wanted(r)]
+    shoots = [
+        r
+        for r in store.all("shoot_")
+        if wanted({**r, "L": counts[0]}) and r["selector"] in cfg.shootout_selectors
+    ]
     write_csv(out / "results.csv", runs)
-    figures = write_figures(out, cfg, data, store, emotions, split)
+    write_shootout_csv(out / "shootout.csv", shoots)
+    figures = write_figures(out, cfg, data, store, emotions)
+    if shoots:
+        figures.append(write_shootout_figure(out, shoots, data.source))
     banner = ("**Data: SYNTHETIC.** " if data.source == "synthetic" else "**Data:** ") + (
         data.description
     )
@@ -538,6 +589,10 @@ def write_all(out, cfg, data, store, *, models, wall_s, split) -> None:
         f"this invocation: {wall_s:.0f} s wall time on {os.cpu_count()} CPU(s) "
         f"({platform.machine()}), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
         f"{len(runs)} runs.",
+        "",
+        "## Selector shoot-out: is IG worth it?",
+        "",
+        shootout_section(shoots, cfg, data) if shoots else "Not run (`--selectors none`).",
         "",
         "## Tables 1-5: hyperparameters chosen by the grid search",
         "",

@@ -22,6 +22,25 @@ sample of every other emotion (``--baselines typical``). It then writes
 timings, the 6-class EmotionEnsemble, the rigid-region attribution share) and
 ``fig2_ig_path.png`` / ``fig3_<emotion>.png``.
 
+The **selector shoot-out** (``--selectors``; quick default: IG, GradientSHAP,
+Grad-CAM, occlusion, and the cheap F-test, motion, SVM-weights and random
+rankings of ``igselect.rankers``) asks whether IG is worth it: every selector
+ranks once per (emotion, seed) on the training split (the gradient methods
+share the trained full-landmark network through the cache), the linear SVM
+(and T-EMO with ``--shootout-classifiers SVM-linear,T-EMO``) is fitted on its
+top L for L in 468, 64, 16, 8, 4, 2, and the report gives accuracy and
+balanced accuracy (mean ± SE), who wins at each L by how many SE, top-64
+precision against the ground truth (built-in data) or the overlap with the
+most-moving landmarks (image folders), stability across seeds and seconds to
+rank (``shootout.csv``, ``fig_shootout.png``). Every accuracy table gives the
+majority-class rate and marks a cell that does not beat it by 2 SE.
+
+Scale-out: the (emotion, seed) units are independent; ``--jobs N`` runs them
+on N local processes and ``--scheduler ADDRESS`` on a dask.distributed
+cluster (joblib's Dask backend). The results equal a serial run's; the run
+store takes one atomic file per run, so several writers are safe and a unit
+whose worker died is redone from its last stored run.
+
 Data: ``--ckplus PATH`` (or ``$IGSELECT_CKPLUS``) reads a CK+ tree; ``--images
 DIR`` an image folder of real faces (e.g. ``../shared/data/london``: neutral vs
 smiling, one frame per sample); otherwise the built-in **semi-synthetic** FACS
@@ -36,6 +55,8 @@ run continues where it stopped.
 Usage (from the repository root)::
 
     python benchmarks/ckplus.py                      # quick, built-in synthetic data
+    python benchmarks/ckplus.py --jobs 2             # (emotion, seed) units on 2 processes
+    python benchmarks/ckplus.py --scheduler tcp://HOST:8786   # on a Dask cluster
     python benchmarks/ckplus.py --ckplus ~/data/CK+ --full
     python benchmarks/ckplus.py --images ../shared/data/london --out benchmark_results/london
 """
@@ -50,16 +71,34 @@ import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _ckplus_report as report
 import _ckplus_runner as runner
 import numpy as np
-from _ckplus_protocol import MODELS, BenchmarkInputError, Config, RunStore, outer_split  # noqa: I001
+from _ckplus_protocol import (  # noqa: I001
+    MODELS,
+    SELECTORS,
+    SHOOTOUT_CLASSIFIERS,
+    BenchmarkInputError,
+    Config,
+    RunStore,
+)
+
+from igselect._console import quiet_native_logs
 
 EMOTIONS = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
 PAPER_LANDMARKS = (468, 234, 128, 64, 32, 16)
+QUICK_SELECTORS = (
+    "IG",
+    "GradientSHAP",
+    "Grad-CAM",
+    "occlusion",
+    "F-test",
+    "motion",
+    "SVM-weights",
+    "random",
+)
 
 CONFIGS = {
     "tiny": Config(
@@ -80,6 +119,8 @@ CONFIGS = {
         n_steps=8,
         ensemble_landmarks=16,
         timing_probe={"n_samples": 32, "n_frames": 4, "epochs": 2},
+        shootout_counts=(468, 16, 2),
+        shootout_selectors=("IG", "F-test", "random"),
     ),
     "quick": Config(
         mode="quick",
@@ -100,6 +141,7 @@ CONFIGS = {
         test_size=0.15,
         n_steps=32,
         ensemble_landmarks=64,
+        shootout_selectors=QUICK_SELECTORS,
     ),
     "full": Config(
         mode="full",
@@ -120,6 +162,8 @@ CONFIGS = {
         n_steps=64,
         ensemble_landmarks=64,
         ensemble_seeds=10,
+        shootout_selectors=QUICK_SELECTORS,
+        shootout_classifiers=("SVM-linear", "T-EMO"),
     ),
 }
 
@@ -133,14 +177,16 @@ class Data:
     source: str  # "synthetic", "ckplus" or "images"
     description: str
     relevant: dict | None = None  # ground-truth landmarks: AU cores (synthetic data only)
-    moving: dict | None = None  # landmarks moving > 0.03 face sizes (synthetic data only)
+    # landmarks moving > 0.03 face sizes (synthetic data), or the 64 that move most from
+    # a person's neutral photo (image folders)
+    moving: dict | None = None
 
 
 def _parse(argv):
     p = argparse.ArgumentParser(prog="benchmarks/ckplus.py", description=__doc__.split("\n\n")[0])
     mode = p.add_mutually_exclusive_group()
     for name, text in [
-        ("quick", "reduced protocol: 3 seeds, L in {468, 64, 16}, about 10 min (default)"),
+        ("quick", "reduced protocol: 3 seeds, L in {468, 64, 16}, shoot-out, ~10 min (default)"),
         ("full", "the paper's protocol (hours)"),
         ("tiny", "CI smoke configuration (1-2 CPU-minutes)"),
     ]:
@@ -178,9 +224,40 @@ def _parse(argv):
         "displacement from the sequence's onset frame; default for sequences) or "
         "'coordinates' (the aligned positions, the paper's input; default for single images)",
     )
-    p.add_argument("--jobs", type=int, default=1, help="parallel jobs of the grid searches")
+    p.add_argument(
+        "--selectors",
+        help="comma-separated shoot-out selectors, from " + ", ".join(SELECTORS) + "; "
+        "'none' for no shoot-out; default by mode (quick: IG, GradientSHAP, Grad-CAM, "
+        "occlusion, F-test, motion, SVM-weights, random)",
+    )
+    p.add_argument(
+        "--shootout-classifiers",
+        help="comma-separated downstream classifiers of the shoot-out, from "
+        + ", ".join(SHOOTOUT_CLASSIFIERS)
+        + "; default SVM-linear (full mode: both)",
+    )
+    par = p.add_mutually_exclusive_group()
+    par.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="run the independent (emotion, seed) units on N local processes",
+    )
+    par.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the (emotion, seed) units on an existing dask.distributed cluster, e.g. "
+        "tcp://10.0.0.5:8786 (needs the 'distributed' extra; --out must be a folder "
+        "every worker can write)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--verbose", "-v", action="count", default=0)
+    p.add_argument(
+        "--verbose",
+        "-v",
+        action="count",
+        default=0,
+        help="also show TensorFlow's and MediaPipe's native log lines; ensemble progress",
+    )
     args = p.parse_args(argv)
     args.mode = args.mode or "quick"
     return args
@@ -203,6 +280,27 @@ def _config(args) -> Config:
                 f"Received: --landmarks={args.landmarks!r}"
             )
         cfg = replace(cfg, landmark_counts=counts)
+    if args.jobs < 1:
+        raise BenchmarkInputError(f"--jobs must be >= 1. Received: --jobs={args.jobs}")
+    if args.selectors is not None:
+        names = [v.strip() for v in args.selectors.split(",") if v.strip()]
+        names = [] if names == ["none"] else names
+        bad = [v for v in names if v not in SELECTORS]
+        if bad:
+            raise BenchmarkInputError(
+                f"--selectors must name selectors from {', '.join(SELECTORS)} (or 'none'). "
+                f"Received: --selectors={args.selectors!r}"
+            )
+        cfg = replace(cfg, shootout_selectors=tuple(names))
+    if args.shootout_classifiers is not None:
+        names = [v.strip() for v in args.shootout_classifiers.split(",") if v.strip()]
+        if not names or any(v not in SHOOTOUT_CLASSIFIERS for v in names):
+            raise BenchmarkInputError(
+                f"--shootout-classifiers must name classifiers from "
+                f"{', '.join(SHOOTOUT_CLASSIFIERS)}. "
+                f"Received: --shootout-classifiers={args.shootout_classifiers!r}"
+            )
+        cfg = replace(cfg, shootout_classifiers=tuple(names))
     return cfg
 
 
@@ -232,7 +330,8 @@ def load_data(args, cfg: Config) -> Data:
         emotions = _requested_emotions(args, [lab for lab in labels if lab != "neutral"])
         X, y, g = b.data, np.asarray(b.target), np.asarray(b.subject)
         desc = f"real faces from the image folder {args.images} (labels {labels})"
-        data = Data(X, y, g, emotions, "images", desc)
+        moving = {emo: most_moving_landmarks(X, y, g, emo) for emo in emotions}
+        data = Data(X, y, g, emotions, "images", desc, moving=moving)
     elif args.ckplus is not None:
         from igselect.datasets import load_ckplus
 
@@ -294,6 +393,28 @@ def load_data(args, cfg: Config) -> Data:
     return data
 
 
+def most_moving_landmarks(X, y, groups, emotion, k: int = 64) -> np.ndarray | None:
+    """The ``k`` landmarks that move most from a person's neutral photo to their
+    ``emotion`` photo (mean over the people with both; aligned faces), or None.
+
+    The reference for the shoot-out's overlap on real images, where there is no
+    ground truth: computed on all people (it uses no label of a test split).
+    """
+    from igselect.landmarks import LandmarkAligner
+
+    Xa = LandmarkAligner().fit_transform(X)[:, 0]  # (n, 2, L): one frame per photo
+    moves = []
+    for person in np.unique(groups):
+        mine = groups == person
+        neutral, expr = mine & (y == "neutral"), mine & (y == emotion)
+        if neutral.any() and expr.any():
+            diff = Xa[expr].mean(axis=0) - Xa[neutral].mean(axis=0)
+            moves.append(np.linalg.norm(diff, axis=0))
+    if not moves:
+        return None
+    return np.argsort(-np.mean(moves, axis=0), kind="stable")[:k]
+
+
 def _by_frames(option: str, value, data, *, sequences: str, images: str) -> str:
     """An option whose default depends on the data: ``sequences`` for data of at least 2
     frames, ``images`` for single frames; ``sequences`` is refused on single frames."""
@@ -322,10 +443,15 @@ def _features(args, data) -> str:
 
 def main(argv=None) -> int:
     """Run the benchmark; returns the exit status (0 ok, 2 bad input)."""
+    args = _parse(argv)
     try:
-        args = _parse(argv)
         cfg = _config(args)
-        data = load_data(args, cfg)
+        # TensorFlow's and MediaPipe's native start-up lines (oneDNN, cudart, absl,
+        # XNNPACK) are printed at import and when the face landmarker starts.
+        with quiet_native_logs(enabled=not args.verbose):
+            import tensorflow  # noqa: F401
+
+            data = load_data(args, cfg)
         cfg = replace(cfg, baselines=_baselines(args, data), features=_features(args, data))
     except BenchmarkInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -349,7 +475,7 @@ def main(argv=None) -> int:
     # Convergence of IG is recorded per selection (relative_delta) and shown in the report.
     warnings.filterwarnings("ignore", message="Integrated Gradients did not converge")
     timer = runner.run_all(cfg, data, store, args, n_total=n_total)
-    report.write_all(args.out, cfg, data, store, models=MODELS, wall_s=timer, split=outer_split)
+    report.write_all(args.out, cfg, data, store, models=MODELS, wall_s=timer)
     print(
         f"[ckplus] {store.reused} cached runs reused; wall time {timer:.0f} s; "
         f"report: {args.out / 'report.md'}"

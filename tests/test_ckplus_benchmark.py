@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from igselect.evaluation import precision_at_k
+
 ROOT = Path(__file__).resolve().parents[1]
 EMOTIONS = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
 
@@ -76,18 +78,33 @@ def test_tiny_writes_report_csv_and_figures(tiny_run):
         "Classifier input: motion.",
     ):
         assert needle in report, needle
-    for fig in ("fig3_happiness.png", "fig3_surprise.png", "fig2_ig_path.png"):
+    for fig in ("fig3_happiness.png", "fig3_surprise.png", "fig2_ig_path.png", "fig_shootout.png"):
         assert (out / fig).stat().st_size > 1000, fig
+    for r in rows:  # chance levels next to every accuracy
+        assert 0.5 <= float(r["majority_rate"]) <= 1.0
+        assert r["balanced_accuracy"] != ""
+    for needle in ("majority", "balanced accuracy", "Selector shoot-out", "Who wins", "Kuncheva"):
+        assert needle in report, needle
+    shoot = _rows(out / "shootout.csv")
+    # 2 emotions x 3 selectors (IG, F-test, random) x L {468, 16, 2} x the linear SVM
+    assert len(shoot) == 2 * 3 * 3
+    assert {r["selector"] for r in shoot} == {"IG", "F-test", "random"}
+    assert {r["L"] for r in shoot} == {"468", "16", "2"}
+    for r in shoot:
+        assert 0.0 <= float(r["accuracy"]) <= 1.0 and float(r["precision_at_64"]) >= 0
+    # the shoot-out's IG at L=468 and 16 is the paper table's selection: same ranking
+    ig = {r["emotion"]: r for r in shoot if (r["selector"], r["L"]) == ("IG", "16")}
+    assert set(ig) == {"happiness", "surprise"}
 
 
 def test_tiny_resume_reuses_cached_runs(tiny_run, capsys):
     out, _ = tiny_run
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.json")}
-    # 16 runs + 2 selections + 1 ensemble + the timing probe
-    assert len(stamps) == 20
+    # 16 runs + 2 selections + 6 shoot-out records + 1 ensemble + the timing probe + Fig. 2
+    assert len(stamps) == 27
     before = (out / "results.csv").read_text()
     assert ckplus.main(["--tiny", "--out", str(out), "--no-progress"]) == 0
-    assert "20 cached runs reused" in capsys.readouterr().out
+    assert "27 cached runs reused" in capsys.readouterr().out
     assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.json")} == stamps
     assert (out / "results.csv").read_text() == before
 
@@ -157,14 +174,6 @@ def test_tiny_on_real_photos(tmp_path, shared_dir, face_model, capsys):
 def test_bad_options(tmp_path, capsys, argv):
     assert ckplus.main(["--tiny", "--out", str(tmp_path), *argv]) == 2
     assert "Received" in capsys.readouterr().err
-
-
-def test_precision_at():
-    from _ckplus_runner import precision_at
-
-    ranking = np.arange(100)
-    assert precision_at(ranking, np.arange(32), 64) == 0.5
-    assert precision_at(ranking[::-1], np.arange(32), 64) == 0.0
 
 
 # ------------------------------------------------------------------ ground truth (must show)
@@ -242,9 +251,7 @@ def test_top64_hits_ground_truth(facs_data, ground_truth_ranking, emotion):
     3                0.86   0.94     0.88   0.94       0.95     0.80
     ===============  =====  =======  =====  =========  =======  ========
     """
-    from _ckplus_runner import precision_at
-
-    precision = precision_at(ground_truth_ranking(emotion), facs_data.relevant_landmarks[emotion])
+    precision = precision_at_k(ground_truth_ranking(emotion), facs_data.relevant_landmarks[emotion])
     assert precision >= 0.7, (emotion, precision)
 
 
@@ -276,9 +283,7 @@ def test_top64_hits_moving_landmarks(facs_data, ground_truth_ranking, emotion):
     they make ``x - b`` hold the *baseline* emotion's motion too, so IG also credits
     the landmarks that the baseline emotions move.
     """
-    from _ckplus_runner import precision_at
-
-    precision = precision_at(ground_truth_ranking(emotion), facs_data.moving_landmarks[emotion])
+    precision = precision_at_k(ground_truth_ranking(emotion), facs_data.moving_landmarks[emotion])
     assert precision >= 0.7, (emotion, precision)
 
 
@@ -288,14 +293,12 @@ def test_top64_is_far_from_chance_and_stays_on_moving_landmarks(
 ):
     """A random top 64 would fail the must-show (chance is |ground truth| / 468, at most
     0.45 for fear), and almost all of the selected 64 move by at least 0.015 face sizes."""
-    from _ckplus_runner import precision_at
-
     relevant = facs_data.relevant_landmarks[emotion]
     rng = np.random.default_rng(0)
-    random_precision = [precision_at(rng.permutation(468), relevant, 64) for _ in range(200)]
+    random_precision = [precision_at_k(rng.permutation(468), relevant, 64) for _ in range(200)]
     assert np.quantile(random_precision, 0.99) < 0.7, (emotion, len(relevant))
     ranking = ground_truth_ranking(emotion)
-    assert precision_at(ranking, relevant, 64) > np.max(random_precision), emotion
+    assert precision_at_k(ranking, relevant, 64) > np.max(random_precision), emotion
     moving = facs_data.peak_displacement[emotion][ranking[:64]] > 0.015
     assert moving.mean() >= 0.85, (emotion, moving.mean())
 
@@ -373,3 +376,154 @@ def test_paired_epoch_time_ratios():
     assert _paired_ratio(runs, ("T-EMO", 64), ("T-EMO", 468)) == (0.25, 1)
     ratio, n = _paired_ratio(runs, ("R-EMO", 64), ("T-EMO", 64))
     assert n == 0 and np.isnan(ratio)
+
+
+# ------------------------------------------------------------------ chance levels in the report
+def test_report_marks_an_uninformative_emotion():
+    """A planted uninformative emotion (accuracy = its majority rate, every seed) is marked;
+    an informative one is not; the table gives the majority rate and balanced accuracy."""
+    import _ckplus_report as report
+
+    runs = []
+    for seed in range(3):
+        for emo, acc, bal in (("happiness", 1.0, 1.0), ("sadness", 25 / 30, 0.5)):
+            runs.append(
+                {
+                    "model": "T-EMO",
+                    "emotion": emo,
+                    "L": 16,
+                    "seed": seed,
+                    "accuracy": acc,
+                    "balanced_accuracy": bal,
+                    "majority_rate": 25 / 30,
+                    "n_test": 30,
+                    "n_test_positive": 5,
+                }
+            )
+    text = report._accuracy_section(runs, ["happiness", "sadness"], [16], "T-EMO", "T")
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("|")}
+    assert report.CHANCE_MARK not in rows["happiness"]
+    assert report.CHANCE_MARK in rows["sadness"]
+    assert "0.833" in rows["sadness"]  # the majority column
+    assert "balanced accuracy" in text and "0.500" in text
+
+
+def test_shootout_verdict_names_winner_and_margin_in_se():
+    import _ckplus_shootout as shootout
+
+    cells = [
+        {
+            "emotion": e,
+            "seed": s,
+            "selector": sel,
+            "L": 2,
+            "classifier": "SVM-linear",
+            "accuracy": a,
+        }
+        for e in ("anger", "fear")
+        for s in range(3)
+        for sel, a in (("IG", 0.95 + 0.01 * s), ("random", 0.80 + 0.02 * s))
+    ]
+    (line,) = shootout.verdicts(cells, ["IG", "random"], [2], "SVM-linear")
+    m, se, n = shootout.paired_margin(cells, "IG", "random", 2, "SVM-linear")
+    assert n == 6 and m == pytest.approx(0.14)  # 0.15 - 0.01 * seed
+    assert "**IG** is first" in line and f"{m / se:+.1f} SE" in line and "tie" not in line
+
+
+# ------------------------------------------------------------------ scale-out
+@pytest.mark.slow
+def test_dask_scheduler_and_local_jobs_equal_the_serial_run(tiny_run, tmp_path):
+    """--scheduler: a LocalCluster of 2 worker processes runs the tiny configuration's
+    (emotion, seed) units through joblib's Dask backend; --jobs 2 runs them on local
+    processes; both give the serial run's accuracies (at L=16, with the F-test shoot-out,
+    to keep the test short).
+
+    Slow: 214 s on 2 shared cores under a load average of 9 (each worker process imports
+    TensorFlow and trains its unit's network), on top of the tiny run it compares with."""
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    serial_out, _ = tiny_run
+    few = ["--tiny", "--no-progress", "--landmarks", "16", "--selectors", "F-test"]
+
+    def accuracies(out):
+        key = ("emotion", "L", "model", "seed")
+        return {
+            tuple(r[k] for k in key): r["accuracy"]
+            for r in _rows(out / "results.csv")
+            if r["L"] == "16"
+        }
+
+    def shoot(out):
+        key = ("emotion", "selector", "L", "seed")
+        return {
+            tuple(r[k] for k in key): r["accuracy"]
+            for r in _rows(out / "shootout.csv")
+            if r["selector"] == "F-test"
+        }
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        out = tmp_path / "dask"
+        assert ckplus.main([*few, "--out", str(out), "--scheduler", cluster.scheduler_address]) == 0
+    assert len(accuracies(out)) == 2 * 4
+    assert accuracies(out) == accuracies(serial_out)
+    assert shoot(out) == shoot(serial_out) and len(shoot(out)) == 2 * 3
+    jobs_out = tmp_path / "jobs"
+    assert ckplus.main([*few, "--out", str(jobs_out), "--jobs", "2"]) == 0
+    assert accuracies(jobs_out) == accuracies(serial_out)
+
+
+# ------------------------------------------------------------------ IG vs random (must show)
+@pytest.mark.slow
+def test_ig_beats_random_at_two_landmarks():
+    """Must show: at L = 2, IG's mean accuracy over emotions beats the random ranking's
+    by more than 3 standard errors (built-in data: 30 subjects, 4 frames, onset motion,
+    linear SVM, 3 subject-grouped splits; random drawn 5 times per split and averaged;
+    the SE is that of the paired (emotion, split) differences)."""
+    from _ckplus_protocol import make_ranker, make_shootout_classifier
+    from sklearn.model_selection import GroupShuffleSplit
+
+    from igselect.datasets import make_expression_sequences
+    from igselect.evaluation import evaluate_selection, mean_se
+
+    cfg = ckplus.CONFIGS["quick"]
+    emotions = ("anger", "sadness", "happiness")
+    ds = make_expression_sequences(
+        n_subjects=30, n_frames=4, emotions=list(EMOTIONS), random_state=0
+    )
+    cv = list(GroupShuffleSplit(3, test_size=0.3, random_state=0).split(ds.data, groups=ds.subject))
+    diffs = []
+    for emo in emotions:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Integrated Gradients did not converge")
+            common = dict(
+                classifiers={"svm": make_shootout_classifier(cfg, "SVM-linear", emo, 0)},
+                landmark_counts=[2],
+                cv=cv,
+                positive_class=emo,
+                features="motion",
+            )
+            ig = evaluate_selection(
+                ds.data,
+                ds.target,
+                selectors={"IG": make_ranker(cfg, "IG", emo, 468, None, 0)},
+                **common,
+            )
+            rnd = evaluate_selection(
+                ds.data,
+                ds.target,
+                selectors={
+                    f"r{i}": make_ranker(cfg, "random", emo, 468, None, i) for i in range(5)
+                },
+                **common,
+            )
+        for split in range(3):
+            r = np.mean([q["accuracy"] for q in rnd if q["split"] == split])
+            diffs.append([q["accuracy"] for q in ig if q["split"] == split][0] - r)
+    mean, se = mean_se(diffs)
+    print(
+        f"IG - random at L=2: {mean:+.3f} ± {se:.3f} ({mean / se:.1f} SE) over {len(diffs)} cells"
+    )
+    assert mean > 3 * se, (mean, se, diffs)
