@@ -207,11 +207,19 @@ class Trainer:
         return tf.reduce_sum(tf.cast(hits, tf.float32))
 
     def _apply(self, grads):
-        """Adam's update of every variable, as ``optimizer.apply`` without ``tf.distribute``."""
+        """Adam's update of every variable, as ``optimizer.apply`` without ``tf.distribute``.
+
+        Variables without a gradient are left alone and variable constraints
+        (``kernel_constraint=...``) are applied after the update, as Keras does.
+        """
         optimizer = self.optimizer
         learning_rate = optimizer.learning_rate
         for grad, var in zip(grads, self.variables, strict=True):
-            optimizer.update_step(grad, var, learning_rate)
+            if grad is not None:
+                optimizer.update_step(grad, var, learning_rate)
+        for var in self.variables:
+            if var.constraint is not None:
+                var.assign(var.constraint(var))
         optimizer.iterations.assign_add(1)
 
     def _step(self, i, total_loss, n_correct, order, X, y, w):

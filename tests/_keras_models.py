@@ -18,16 +18,26 @@ def gru_logits(n_frames, n_landmarks, n_classes, units=8, dropout=0.0):
     return keras.Model(inputs, keras.layers.Dense(n_classes)(x), name="gru")
 
 
-def dense_softmax(n_frames, n_landmarks, n_classes, hidden=8, seed=None):
-    """A Sequential MLP ending in a softmax; takes the estimator's ``seed``."""
+def dense_softmax(n_frames, n_landmarks, n_classes, hidden=8, nonneg=False, seed=None):
+    """A Sequential MLP ending in a softmax; takes the estimator's ``seed``.
+
+    ``nonneg=True`` constrains the hidden kernel to non-negative values.
+    """
     import keras
 
     init = keras.initializers.GlorotUniform(seed=seed)
+    constraint = keras.constraints.NonNeg() if nonneg else None
     return keras.Sequential(
         [
             keras.Input((n_frames, 2, n_landmarks)),
             keras.layers.Flatten(),
-            keras.layers.Dense(hidden, activation="relu", kernel_initializer=init),
+            keras.layers.Dense(
+                hidden,
+                activation="relu",
+                kernel_initializer=init,
+                kernel_constraint=constraint,
+                name="hidden",
+            ),
             keras.layers.Dense(n_classes, activation="softmax"),
         ],
         name="mlp",

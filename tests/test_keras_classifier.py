@@ -86,6 +86,15 @@ def test_probability_output_gets_no_second_softmax(three_classes):
     assert_allclose(forced.predict_proba(X_test).sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_variable_constraints_hold_after_training(three_classes):
+    X, y, _, _ = three_classes
+    clf = KerasLandmarkClassifier(dense_softmax, hidden=6, nonneg=True, epochs=3, random_state=0)
+    kernel = clf.fit(X, y).model_.get_layer("mlp").get_layer("hidden").kernel
+    assert np.asarray(kernel).min() >= 0.0
+    unconstrained = clone(clf).set_params(nonneg=False).fit(X, y)
+    assert np.asarray(unconstrained.model_.get_layer("mlp").get_layer("hidden").kernel).min() < 0
+
+
 def test_positive_class_binarises(three_classes):
     X, y, X_test, y_test = three_classes
     clf = KerasLandmarkClassifier(gru_logits, positive_class="class_1", units=4, **FAST)
