@@ -21,7 +21,7 @@ METHODS = {
 }
 
 
-def test_attribution_speed_tiny(tmp_path, capsys):
+def _run(tmp_path, *extra):
     spec = importlib.util.spec_from_file_location(
         "attribution_speed", ROOT / "benchmarks" / "attribution_speed.py"
     )
@@ -30,11 +30,30 @@ def test_attribution_speed_tiny(tmp_path, capsys):
     out = tmp_path / "speed.csv"
     args = "--n-samples 2 --n-steps 4 --filters 2 --lstm 3 --dense 3 --landmarks 6 --frames 3"
     args += " --generic-units 3 --mlp-units 3 --rounds 1"
-    bench.main([*args.split(), "--csv", str(out)])
-    printed = capsys.readouterr().out
-    assert "speedup" in printed and "generic" in printed
+    bench.main([*args.split(), *extra, "--csv", str(out)])
     with open(out) as fh:
-        rows = list(csv.DictReader(fh))
+        return list(csv.DictReader(fh))
+
+
+def test_attribution_speed_tiny_ig(tmp_path, capsys):
+    """The default suite: IG on the EMO network and the MLP (the traces are the cost)."""
+    rows = _run(tmp_path, "--models", "emo,mlp", "--methods", "integrated_gradients")
+    printed = capsys.readouterr().out
+    assert "speedup" in printed and "mlp" in printed
+    names = {(row["model"], row["method"]) for row in rows}
+    assert names == {
+        ("emo", "integrated_gradients"),
+        ("emo", "integrated_gradients (tape)"),
+        ("mlp", "integrated_gradients"),
+    }
+    for row in rows:  # igselect and the naive loop compute the same numbers
+        assert float(row["max_rel_err_vs_naive"]) < 1e-4, (row["model"], row["method"])
+        assert float(row["evals_per_s"]) > 0 and float(row["naive_evals_per_s"]) > 0
+
+
+@pytest.mark.slow
+def test_attribution_speed_tiny(tmp_path):
+    rows = _run(tmp_path)
     by_model = {}
     for row in rows:
         by_model.setdefault(row["model"], set()).add(row["method"])

@@ -132,10 +132,21 @@ def resolve_engine(model, *, engine: str, dtype: str, probe: np.ndarray):
             )
         if not isinstance(model, keras.Model):
             return _TapeEngine(model), "tape"
-        tape = _TAPE_CACHE.get(model)
-        if tape is None:
-            tape = _TAPE_CACHE[model] = _TapeEngine(model, cached=True)
-        return tape, "tape"
+        key = "tape" if engine == "tape" else "auto"
+        engines = _TAPE_CACHE.get(model)
+        if engines is None:
+            engines = _TAPE_CACHE[model] = {}
+        if key not in engines:
+            eng = None
+            if key == "auto":  # a linear first layer: whole paths (see _linear_prefix)
+                from ._linear_prefix import prefix_engine
+
+                eng = prefix_engine(model, probe)
+            if eng is None:
+                eng = engines.get("tape") or _TapeEngine(model, cached=True)
+            engines[key] = eng
+        eng = engines[key]
+        return eng, "prefix" if hasattr(eng, "path_integral") else "tape"
     key = _fingerprint(model)
     cached = _CACHE.get(model)
     if cached is not None and cached[0] == key and dtype in cached[1]:

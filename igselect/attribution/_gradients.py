@@ -377,14 +377,21 @@ def draw_gradient_sum(
 
 def _path_nodes_per_call(eng, m: int, batch_size: int, user_batch: bool) -> tuple[int, int]:
     """``(samples, nodes)`` per call of the whole-path engine."""
+    floor = getattr(eng, "path_min_nodes", PATH_MIN_NODES)
     if user_batch:
-        nodes = min(m, max(batch_size, PATH_MIN_NODES))
+        nodes = min(m, max(batch_size, floor))
         return max(1, batch_size // nodes), nodes
-    from ._emo_path import path_bytes_per_sample
+    if hasattr(eng, "path_bytes_per_sample"):
+        per_sample = eng.path_bytes_per_sample
+    else:
+        from ._emo_path import path_bytes_per_sample
+
+        def per_sample(k):
+            return path_bytes_per_sample(eng, k)
 
     nodes = m
-    while nodes > PATH_MIN_NODES and path_bytes_per_sample(eng, nodes) > ACTIVATION_BUDGET:
-        nodes = max(PATH_MIN_NODES, nodes // 2)
+    while nodes > floor and per_sample(nodes) > ACTIVATION_BUDGET:
+        nodes = max(floor, nodes // 2)
     return eng.path_samples_per_call(nodes, ACTIVATION_BUDGET), nodes
 
 
