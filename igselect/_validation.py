@@ -61,6 +61,7 @@ __all__ = [
     "check_landmark_array",
     "check_landmark_target",
     "binarize_target",
+    "resolve_positive_class",
     "check_consistent_shape",
     "LandmarkTagsMixin",
     "IntInterval",
@@ -373,17 +374,17 @@ def _check_label_values(y: np.ndarray, name: str, *, raw=None) -> None:
         ) from exc
 
 
-def binarize_target(y, positive_class=None, *, name: str = "y") -> np.ndarray:
-    """Return 0/1 integer labels; 1 marks ``positive_class``.
+def resolve_positive_class(y, positive_class=None, *, name: str = "y"):
+    """Return the positive label: ``positive_class``, or the larger of two classes.
 
     With ``positive_class=None``, ``y`` must hold exactly two classes and the
     larger one (in sorted order, as :class:`~sklearn.preprocessing.LabelEncoder`
-    sorts) is the positive class.
+    sorts) is the positive class; otherwise ``positive_class`` must occur in ``y``.
 
     Examples
     --------
-    >>> binarize_target(["fear", "joy", "fear"], positive_class="fear")
-    array([1, 0, 1])
+    >>> str(resolve_positive_class(["fear", "joy", "fear"]))
+    'joy'
     """
     raw = y
     y = np.asarray(y)
@@ -398,15 +399,30 @@ def binarize_target(y, positive_class=None, *, name: str = "y") -> np.ndarray:
         if classes.shape[0] != 2:
             raise ValueError(
                 f"{name} has {classes.shape[0]} classes {classes.tolist()!r}; set "
-                "positive_class to binarise multi-class labels. Received: positive_class=None"
+                "positive_class to the class to score against the rest. "
+                "Received: positive_class=None"
             )
-        return (y == classes[1]).astype(np.int64)
+        return classes[1]
     if not np.any(y == positive_class):
         raise ValueError(
             f"positive_class is not one of the labels in {name}. "
             f"Received: positive_class={positive_class!r}; labels are {classes.tolist()!r}."
         )
-    return (y == positive_class).astype(np.int64)
+    return positive_class
+
+
+def binarize_target(y, positive_class=None, *, name: str = "y") -> np.ndarray:
+    """Return 0/1 integer labels; 1 marks ``positive_class``.
+
+    The positive class is resolved by :func:`resolve_positive_class`.
+
+    Examples
+    --------
+    >>> binarize_target(["fear", "joy", "fear"], positive_class="fear")
+    array([1, 0, 1])
+    """
+    positive = resolve_positive_class(y, positive_class, name=name)
+    return (np.asarray(y) == positive).astype(np.int64)
 
 
 def check_consistent_shape(

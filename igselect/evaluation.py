@@ -27,7 +27,7 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
 from ._evaluation_estimators import BinarizedClassifier, FlattenLandmarks
-from ._validation import check_landmark_array, check_landmark_target
+from ._validation import binarize_target, check_landmark_array, check_landmark_target
 
 __all__ = [
     "BinarizedClassifier",
@@ -421,19 +421,7 @@ def evaluate_selection(
             "selectors and classifiers must each name at least one estimator. "
             f"Received: {len(selectors)} selector(s), {len(classifiers)} classifier(s)"
         )
-    if positive_class is None:
-        labels = np.unique(y)
-        if labels.size != 2:
-            raise ValueError(
-                f"y has {labels.size} classes; set positive_class to score one against the "
-                "rest. Received: positive_class=None"
-            )
-        positive_class = labels[1]
-    elif not np.any(y == positive_class):
-        raise ValueError(
-            f"positive_class is not one of the labels in y. Received: positive_class={positive_class!r}"
-        )
-    y01 = (y == positive_class).astype(np.int64)
+    y01 = binarize_target(y, positive_class)
     splits = list(check_cv(cv, y, classifier=True).split(X, y, groups))
     jobs = (
         delayed(_evaluate_one)(X, y01, y, i, tr, te, name, sel, classifiers, counts, features)

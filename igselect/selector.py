@@ -26,7 +26,12 @@ from sklearn.utils.validation import check_is_fitted, check_memory
 from ._global_attribution import ATTRIBUTIONS, BASELINE_METHODS, _global_attribution_scores
 from ._global_ig import _fit_full_estimator, _fitted_key, _params_key, _resolve_n_landmarks
 from ._landmark_selector import LandmarkSelectorMixin
-from ._validation import check_landmark_array, check_landmark_target, validate_estimator_params
+from ._validation import (
+    check_landmark_array,
+    check_landmark_target,
+    resolve_positive_class,
+    validate_estimator_params,
+)
 
 __all__ = ["GlobalAttributionSelector", "GlobalIGSelector"]
 
@@ -284,26 +289,10 @@ or array-like, default="typical"
 
     def _resolve_classes(self, y, estimator):
         present = np.unique(y)
-        if present.size < 2:
-            raise ValueError(
-                "y must contain at least two classes (the other classes give the baselines). "
-                f"Received: a single class {present.tolist()!r}."
-            )
         positive = self.positive_class
         if positive is None:
             positive = getattr(estimator, "get_params", dict)().get("positive_class")
-        if positive is None:
-            if present.size != 2:
-                raise ValueError(
-                    f"y has {present.size} classes {present.tolist()!r}; set positive_class "
-                    "to the class whose landmarks to select. Received: positive_class=None"
-                )
-            positive = present[1]
-        if not np.any(y == positive):
-            raise ValueError(
-                "positive_class is not one of the labels in y. "
-                f"Received: positive_class={positive!r}; labels are {present.tolist()!r}."
-            )
+        positive = resolve_positive_class(y, positive)
         complement = [c for c in present.tolist() if c != positive]
         if self.classes is not None:
             missing = [c for c in np.asarray(self.classes).tolist() if c not in present]
