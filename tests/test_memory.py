@@ -82,3 +82,30 @@ def test_tape_engine_model_is_reachable_while_alive(cached):
     assert eng.model is model
     out = eng.forward(_X())
     assert tuple(out.shape) == (2, 2)
+
+
+def _benchmark():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "memory_growth.py"
+    spec = importlib.util.spec_from_file_location("memory_growth", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_configurations_are_distinct_and_slope_is_least_squares():
+    bench = _benchmark()
+    configs = bench._configs(23)
+    assert len(configs) == 23 and len(set(configs)) == 23
+    assert bench._slope([1.0, 3.0, 5.0, 7.0]) == pytest.approx(2.0)
+    assert bench._slope([5.0, 4.0, 6.0, 5.0]) == pytest.approx(0.2)
+
+
+@pytest.mark.slow
+def test_benchmark_runs(capsys):
+    bench = _benchmark()
+    assert bench.main(["--configs", "2", "--warmup", "1", "--steps", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "GlobalIGSelector" in out and "peak_vs_n_steps" in out
