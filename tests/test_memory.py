@@ -12,7 +12,7 @@ import weakref
 import numpy as np
 import pytest
 
-from igselect.attribution import _emo_engine, _engines, integrated_gradients
+from igselect.attribution import _emo_engine, _engines
 from igselect.network import build_emo_network
 
 
@@ -30,8 +30,10 @@ def _X():
 def test_tape_engine_cache_does_not_keep_the_model_alive():
     # the cached engine held its model, the weak key of its own cache entry: never freed
     model = _net()
-    integrated_gradients(model, _X(), np.zeros((3, 2, 4)), n_steps=4, engine="tape")
-    assert model in _engines._TAPE_CACHE
+    eng, name = _engines.resolve_engine(model, engine="tape", dtype="float32", probe=_X())
+    assert name == "tape" and model in _engines._TAPE_CACHE
+    assert tuple(eng.forward(_X()).shape) == (2, 2)
+    del eng
     ref = weakref.ref(model)
     del model
     gc.collect()
