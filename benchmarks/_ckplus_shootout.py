@@ -115,7 +115,7 @@ def verdicts(cells, selectors, counts, classifier) -> list[str]:
             text += ": a tie within 2 SE"
         if "IG" in means and best != "IG":
             mi, sei, _ = paired_margin(cells, "IG", best, L, classifier)
-            text += f"; IG is {order.index('IG') + 1}. ({mi:+.3f}, {_in_se(mi, sei)} vs {best})"
+            text += f"; IG ranks #{order.index('IG') + 1} ({mi:+.3f}, {_in_se(mi, sei)} vs {best})"
         for other in ("random",):
             if "IG" in means and other in means and other != best:
                 mr, ser, _ = paired_margin(cells, "IG", other, L, classifier)
