@@ -14,19 +14,19 @@ Gradients, one baseline per *other* class.
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from collections.abc import Callable
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory
 
 from ._global_attribution import ATTRIBUTIONS, BASELINE_METHODS, _global_attribution_scores
 from ._global_ig import _fit_full_estimator, _fitted_key, _params_key, _resolve_n_landmarks
 from ._landmark_selector import LandmarkSelectorMixin
 from ._validation import (
+    IntInterval,
     check_landmark_array,
     check_landmark_target,
     resolve_positive_class,
@@ -194,17 +194,17 @@ or array-like, default="typical"
         "estimator": [HasMethods(["fit"]), None],
         "attribution": [StrOptions(set(ATTRIBUTIONS)), callable],
         "n_landmarks": [
-            Interval(numbers.Integral, 1, None, closed="left"),
-            Interval(numbers.Real, 0, 1, closed="right"),
+            IntInterval(1),
+            Interval(RealNotInt, 0, 1, closed="right"),
             callable,
         ],
         "positive_class": "no_validation",
         "classes": ["array-like", None],
         "baselines": [StrOptions(set(_BASELINE_STRATEGIES)), "array-like"],
         "inputs": [StrOptions(set(_INPUTS))],
-        "n_steps": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "n_steps": [IntInterval(1), StrOptions({"auto"})],
         "method": [StrOptions(set(_quadrature_methods()))],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "batch_size": [IntInterval(1), None],
         "prefit": ["boolean"],
         "memory": [None, str, HasMethods(["cache"])],
         "random_state": ["random_state"],
@@ -346,6 +346,7 @@ or array-like, default="typical"
         self : object
             The fitted selector.
         """
+        validate_estimator_params(self)  # the parameters before X, as sklearn's checks expect
         X = check_landmark_array(X)
         y = check_landmark_target(y, X.shape[0])
         baselines = self._check_params(X)

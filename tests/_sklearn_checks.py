@@ -34,7 +34,7 @@ from functools import partial
 
 import pytest
 from sklearn.exceptions import SkipTestWarning
-from sklearn.utils.estimator_checks import estimator_checks_generator
+from sklearn.utils.estimator_checks import check_param_validation, estimator_checks_generator
 
 __all__ = ["DATA_FREE_CHECKS", "parametrize_nd_checks", "rejects_2d", "two_d_view"]
 
@@ -149,6 +149,11 @@ def nd_checks(estimator, *, covered_by: dict[str, str] | None = None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SkipTestWarning)
         generated = list(estimator_checks_generator(view, legacy=True))
+    if "check_param_validation" in honest:
+        # scikit-learn does not generate it for third-party estimators; it checks that
+        # every parameter has a constraint and that a bad value fails in fit
+        check = partial(check_param_validation, type(estimator).__name__)
+        yield pytest.param(estimator, check, id=_check_id(estimator, check))
     for instance, check in generated:
         name = _check_name(check)
         if name in honest:
