@@ -13,7 +13,6 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import get_tags
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import igselect.attribution as attribution
 from igselect.classifier import EmoClassifier
@@ -503,67 +502,4 @@ def test_same_random_state_same_selection(data):
     assert_allclose(a.scores_, b.scores_, rtol=1e-5)
 
 
-# ----------------------------------------------------------------------------- estimator checks
-class _ChecksGlobalIGSelector(GlobalIGSelector):
-    """GlobalIGSelector claiming 2-D input, only so that sklearn generates its checks.
-
-    ``parametrize_with_checks`` generates *no* check for an estimator whose
-    tags say it does not take 2-D input, and GlobalIGSelector (honestly)
-    says so. This test-only subclass lifts that tag; the checks that feed 2-D
-    data are then listed below as expected failures, each with its reason.
-    """
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
-        return tags
-
-
-_ND = "X must be (n_samples, n_frames, 2, n_landmarks); the check feeds 2-D data"
-_EXPECTED_FAILED = {
-    "check_fit_score_takes_y": _ND,
-    "check_estimators_overwrite_params": _ND,
-    "check_dont_overwrite_parameters": _ND,
-    "check_estimators_fit_returns_self": _ND,
-    "check_readonly_memmap_input": _ND,
-    "check_n_features_in_after_fitting": _ND,
-    "check_positive_only_tag_during_fit": _ND,
-    "check_estimators_dtypes": _ND,
-    "check_sample_weights_not_an_array": _ND,
-    "check_dtype_object": _ND,
-    "check_estimators_empty_data_messages": _ND,
-    "check_pipeline_consistency": _ND,
-    "check_estimators_nan_inf": _ND,
-    "check_estimators_pickle": _ND,
-    "check_f_contiguous_array_estimator": _ND,
-    "check_transformer_data_not_an_array": _ND,
-    "check_transformer_general": _ND,
-    "check_transformer_preserve_dtypes": _ND,
-    "check_fit2d_predict1d": _ND,
-    "check_methods_subset_invariance": _ND,
-    "check_fit2d_1sample": _ND,
-    "check_fit2d_1feature": _ND,
-    "check_dict_unchanged": _ND,
-    "check_fit_idempotent": _ND,
-    "check_fit_check_is_fitted": _ND,
-    "check_n_features_in": _ND,
-    "check_requires_y_none": _ND,
-    "check_methods_sample_order_invariance": _ND,
-    "check_transformer_get_feature_names_out": _ND,
-    "check_transformer_get_feature_names_out_pandas": _ND,
-    "check_param_validation": _ND,
-    "check_set_output_transform": _ND,
-    "check_global_output_transform_pandas": _ND,
-    "check_global_set_output_transform_polars": _ND,
-    "check_set_output_transform_pandas": _ND,
-    "check_set_output_transform_polars": _ND,
-}
-
-
-@parametrize_with_checks(
-    [_ChecksGlobalIGSelector(_tiny(epochs=1), n_landmarks=1, n_steps=2)],
-    expected_failed_checks=lambda est: _EXPECTED_FAILED,
-    xfail_strict=True,
-)
-def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
+# scikit-learn's estimator checks for GlobalIGSelector: tests/test_estimator_checks.py
