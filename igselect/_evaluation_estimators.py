@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.utils._available_if import available_if
-from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._validation import binarize_target
+from ._validation import HasMethods, binarize_target
 
 __all__ = ["BinarizedClassifier", "FlattenLandmarks"]
 
