@@ -19,9 +19,10 @@ Two measurements, each in fresh subprocesses so that they do not share state:
 Target (issue 13): under 3 MB per configuration after the warm-up, and a peak
 that is flat in ``n_steps``.
 
-Run ``python benchmarks/memory_growth.py`` (several minutes on 2 cores: the
-2,000,000-step point alone takes a while) or ``--quick`` (fewer configurations,
-steps up to 1e5). ``--csv PATH`` also writes the rows as CSV (always printed).
+Run ``python benchmarks/memory_growth.py`` (about 30 minutes on a loaded 2-core machine:
+the 1e6 and 2e6 points take 6-10 minutes each; ``--part growth`` or ``--part peak``
+runs one half) or ``--quick`` (8 configurations, steps up to 1e5).
+``--csv PATH`` also writes the rows as CSV (always printed).
 Linux only (``/proc/self/statm``).
 """
 
