@@ -131,7 +131,9 @@ def grad_cam(
     n, P, L = arr.shape[0], arr.shape[1], arr.shape[3]
     names = [lay.name for lay in model.layers]
     if not isinstance(layer, str) or layer not in names:
-        raise ValueError(f"layer must name a layer of the model, one of {names}. Received: layer={layer!r}")
+        raise ValueError(
+            f"layer must name a layer of the model, one of {names}. Received: layer={layer!r}"
+        )
     n_out = model.outputs[0].shape
     if len(n_out) != 2 or target >= n_out[1]:
         raise ValueError(
