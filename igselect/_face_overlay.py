@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validation import Interval, Real, validate_params
+
 __all__ = ["plot_attribution_on_face"]
 
 #: Kernel width as a fraction of the face's larger side (about 10 px on a 300 px face).
@@ -75,6 +77,13 @@ def _face_mask(shape, points, sigma) -> np.ndarray:
     return inside.reshape(height, width)
 
 
+@validate_params(
+    {
+        "sigma": [Interval(Real, 0, None, closed="neither"), None],
+        "alpha": [Interval(Real, 0, 1, closed="right")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_attribution_on_face(
     image,
     landmarks,
@@ -154,13 +163,9 @@ def plot_attribution_on_face(
         )
     if not (np.isfinite(points).all() and np.isfinite(weights).all()):
         raise ValueError("landmarks and scores must be finite.")
-    if not 0 < alpha <= 1:
-        raise ValueError(f"alpha must be in (0, 1]. Received: alpha={alpha!r}")
     size = float(np.ptp(points, axis=1).max())
     if sigma is None:
         sigma = max(1.0, _SIGMA_FRACTION * size)
-    elif not sigma > 0:
-        raise ValueError(f"sigma must be a positive number of pixels. Received: sigma={sigma!r}")
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
     shape = rgb.shape[:2]

@@ -10,33 +10,40 @@ is the selector.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.metrics import pairwise_distances
+
+from ._validation import Interval, IntInterval, RealNotInt
 
 __all__: list[str] = []
 
 
+#: What ``n_landmarks`` (or the value its callable returns) may be: a count or a fraction.
+_N_COUNT = IntInterval(1)
+_N_FRACTION = Interval(RealNotInt, 0, 1, closed="right")
+
+
 def _resolve_n_landmarks(n_landmarks, n_in: int) -> int:
-    """Turn the ``n_landmarks`` parameter into a count in ``[1, n_in]``."""
+    """Turn the ``n_landmarks`` parameter into a count in ``[1, n_in]``.
+
+    ``n_landmarks`` itself is checked by the estimators' ``_parameter_constraints``;
+    this checks what a callable returns and the bound ``n_in`` that only the data give.
+    """
     value = n_landmarks(n_in) if callable(n_landmarks) else n_landmarks
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(
-            "n_landmarks must be an int, a float in (0, 1] or a callable returning an int. "
-            f"Received: n_landmarks={value!r}"
-        )
-    if isinstance(value, numbers.Integral):
+    if _N_COUNT.is_satisfied_by(value):
         count = int(value)
     elif callable(n_landmarks):
         raise ValueError(
-            f"The n_landmarks callable must return an int. Received: n_landmarks={value!r}"
+            f"The n_landmarks callable must return an int >= 1. Received: n_landmarks={value!r}"
         )
-    elif 0.0 < value <= 1.0:
+    elif _N_FRACTION.is_satisfied_by(value):
         count = max(1, int(value * n_in))  # floor, as RFE's n_features_to_select
     else:
-        raise ValueError(f"A float n_landmarks must be in (0, 1]. Received: n_landmarks={value!r}")
-    if not 1 <= count <= n_in:
+        raise ValueError(
+            f"n_landmarks must be {_N_COUNT}, {_N_FRACTION} or a callable returning an int. "
+            f"Received: n_landmarks={value!r}"
+        )
+    if count > n_in:
         raise ValueError(
             f"n_landmarks must be between 1 and the number of input landmarks ({n_in}). "
             f"Received: n_landmarks={value!r}"

@@ -29,7 +29,15 @@ Usage (for estimators and public functions)
   A subclass extends its parent's dict: ``{**Parent._parameter_constraints,
   "extra": [...]}``. Cross-parameter rules (``a <= b``) stay hand-written.
 * **Public functions** use ``@validate_params({...},
-  prefer_skip_nested_validation=True)`` with the same constraint objects.
+  prefer_skip_nested_validation=True)`` with the same constraint objects
+  (a dict shared by several functions, e.g. ``attribution._gradients.
+  GRADIENT_CONSTRAINTS``, is merged with ``{**shared, ...}``). Do not put it
+  on per-batch helpers: it costs microseconds per call.
+* **Other classes** (not estimators, e.g. ``FaceMeshExtractor``) call
+  ``validate_parameter_constraints(self._parameter_constraints, {...},
+  caller_name=type(self).__name__)`` in ``__init__``.
+* A non-negative number without ``bool`` (``Interval(Real, ...)`` accepts
+  ``True``): ``[Interval(RealNotInt, 0, np.inf, closed="left"), IntInterval(0)]``.
 * :class:`sklearn.utils._param_validation.InvalidParameterError` subclasses
   ``ValueError`` and ``TypeError``; its message reads ``The 'n_iter' parameter
   of MyTransformer must be an int in the range [1, inf). Got 0 instead.``
@@ -52,6 +60,7 @@ from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
     Options,
+    RealNotInt,
     StrOptions,
     validate_parameter_constraints,
     validate_params,
@@ -72,7 +81,9 @@ __all__ = [
     "StrOptions",
     "Integral",
     "Real",
+    "RealNotInt",
     "validate_params",
+    "validate_parameter_constraints",
     "validate_estimator_params",
 ]
 

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._face_overlay import plot_attribution_on_face
+from ._validation import IntInterval, validate_params
 from .landmarks import mesh, region_shares, rigid_share
 from .landmarks.schemes import FACE_MESH_468 as mesh_scheme
 from .landmarks.schemes import SCHEMES, resolve_scheme
@@ -118,13 +119,14 @@ def _as_selection(scores_or_mask, n_landmarks) -> tuple[np.ndarray | None, np.nd
         raise ValueError("scores_or_mask contains NaN or infinite values.")
     if n_landmarks is None:
         return scores, np.array([], dtype=int)
-    if not 1 <= int(n_landmarks) <= scores.size:
+    if n_landmarks > scores.size:  # >= 1: checked by plot_landmark_importance's constraints
         raise ValueError(
             f"n_landmarks must be in [1, {scores.size}]. Received: n_landmarks={n_landmarks!r}"
         )
     return scores, np.argsort(-scores, kind="stable")[: int(n_landmarks)]
 
 
+@validate_params({"n_landmarks": [IntInterval(1), None]}, prefer_skip_nested_validation=True)
 def plot_landmark_importance(
     scores_or_mask,
     *,
@@ -283,6 +285,9 @@ def plot_selection_grid(
     return fig
 
 
+@validate_params(
+    {"target": [IntInterval(0)], "n_steps": [IntInterval(1)]}, prefer_skip_nested_validation=True
+)
 def plot_ig_path(
     model,
     x,
@@ -335,8 +340,6 @@ def plot_ig_path(
             "x and baseline must both have shape (n_frames, 2, n_landmarks). "
             f"Received: x.shape={x.shape}, baseline.shape={baseline.shape}"
         )
-    if isinstance(n_steps, bool) or not isinstance(n_steps, int | np.integer) or n_steps < 1:
-        raise ValueError(f"n_steps must be an integer >= 1. Received: n_steps={n_steps!r}")
     net = getattr(model, "model_", model)
     alphas = np.linspace(0.0, 1.0, int(n_steps) + 1, dtype=np.float32)
     path = baseline[None] + alphas[:, None, None, None] * (x - baseline)[None]

@@ -47,7 +47,7 @@ def test_overlay_bad_input():
         plot_attribution_on_face(image, points.T, np.ones(5))
     with pytest.raises(ValueError, match=r"scores.shape=\(4,\)"):
         plot_attribution_on_face(image, points, np.ones(4))
-    with pytest.raises(ValueError, match="sigma=0"):
+    with pytest.raises(ValueError, match=r"'sigma' parameter of plot_attribution_on_face .*Got 0 "):
         plot_attribution_on_face(image, points, np.ones(5), sigma=0)
     with pytest.raises(ValueError, match="Cannot read"):
         plot_attribution_on_face("nope.png", points, np.ones(5))

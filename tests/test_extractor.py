@@ -241,12 +241,12 @@ def test_bad_image_inputs(ext, tmp_path):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"crop_size": 8}, "crop_size=8"),
-        ({"margin": -1}, "margin=-1"),
-        ({"min_face_confidence": 1.5}, "min_face_confidence=1.5"),
-        ({"select": "first"}, "select='first'"),
-        ({"max_faces": 0}, "max_faces=0"),
-        ({"missing": "drop"}, "missing='drop'"),
+        ({"crop_size": 8}, r"'crop_size' parameter of FaceMeshExtractor .*Got 8 "),
+        ({"margin": -1}, r"'margin' parameter .*\[0.0, 2.0\]. Got -1 "),
+        ({"min_face_confidence": 1.5}, r"'min_face_confidence' .*Got 1.5 "),
+        ({"select": "first"}, r"'select' .*Got 'first' "),
+        ({"max_faces": 0}, r"'max_faces' parameter .*Got 0 "),
+        ({"missing": "drop"}, r"'missing' .*Got 'drop' "),
     ],
 )
 def test_parameter_validation(face_model, kwargs, match):

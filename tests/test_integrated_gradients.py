@@ -88,11 +88,11 @@ def test_gausslegendre_exact_up_to_degree_2m_minus_1(m):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"method": "x", "n_steps": 4}, "method='x'"),
-        ({"method": "riemann_right", "n_steps": 0}, "n_steps=0"),
-        ({"method": "riemann_right", "n_steps": 2.5}, "n_steps=2.5"),
-        ({"method": "riemann_right", "n_steps": True}, "n_steps=True"),
-        ({"method": "riemann_trapezoid", "n_steps": 1}, "n_steps=1"),
+        ({"method": "x", "n_steps": 4}, r"'method' parameter of quadrature .*Got 'x'"),
+        ({"method": "riemann_right", "n_steps": 0}, r"'n_steps' parameter .*Got 0 instead"),
+        ({"method": "riemann_right", "n_steps": 2.5}, r"'n_steps' parameter .*Got 2.5"),
+        ({"method": "riemann_right", "n_steps": True}, r"'n_steps' parameter .*Got True"),
+        ({"method": "riemann_trapezoid", "n_steps": 1}, r"riemann_trapezoid.*n_steps=1"),
     ],
 )
 def test_quadrature_errors(kwargs, match):
@@ -375,16 +375,19 @@ def test_recognise_emo_network():
     [
         ({"baselines": np.zeros((2, P, 2, L))}, r"baselines.shape=\(2, 4, 2, 6\)"),
         ({"baselines": np.zeros((P, 2, L + 1))}, r"baselines.shape=\(4, 2, 7\)"),
-        ({"method": "simpson"}, "method='simpson'"),
-        ({"n_steps": 0}, "n_steps=0"),
-        ({"n_steps": "many"}, "n_steps='many'"),
+        ({"method": "simpson"}, r"'method' parameter of integrated_gradients .*Got 'simpson'"),
+        ({"n_steps": 0}, r"'n_steps' parameter of integrated_gradients .*Got 0 instead"),
+        ({"n_steps": "many"}, r"'n_steps' parameter .*or a str among \{'auto'\}. Got 'many'"),
         ({"target": 2}, "target=2"),
-        ({"target": -1}, "target=-1"),
-        ({"batch_size": 0}, "batch_size=0"),
+        ({"target": -1}, r"'target' parameter of integrated_gradients .*Got -1"),
+        ({"batch_size": 0}, r"'batch_size' parameter .*Got 0 instead"),
+        ({"batch_size": True}, r"'batch_size' parameter .*Got True"),
+        ({"n_steps": True}, r"'n_steps' parameter .*Got True"),
+        ({"n_steps": 1, "method": "riemann_trapezoid"}, r"riemann_trapezoid.*n_steps=1"),
         ({"engine": "gpu"}, "engine='gpu'"),
         ({"dtype": "float16"}, "dtype='float16'"),
         ({"dtype": "bfloat16", "engine": "tape"}, "dtype='bfloat16'"),
-        ({"n_steps": "auto", "rtol": 0}, "rtol=0"),
+        ({"n_steps": "auto", "rtol": 0}, r"'rtol' parameter .*Got 0 instead"),
     ],
 )
 def test_bad_arguments(emo, kwargs, match):

@@ -69,8 +69,9 @@ def test_importance_draws_into_given_axes():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"n_landmarks": 0}, "Received: n_landmarks=0"),
-        ({"n_landmarks": 469}, "n_landmarks"),
+        ({"n_landmarks": 0}, r"'n_landmarks' parameter of plot_landmark_importance .*Got 0 "),
+        ({"n_landmarks": True}, r"'n_landmarks' parameter .*Got True "),
+        ({"n_landmarks": 469}, r"n_landmarks must be in \[1, 468\]. Received: n_landmarks=469"),
         ({"face": np.zeros((2, 10))}, "face"),
         ({"face": np.zeros((3, 468))}, "face"),
     ],
@@ -156,8 +157,10 @@ def test_ig_path_unwraps_estimator_and_target_column():
     assert ax.lines[0].get_ydata()[0] > 0.99  # class 0 at the baseline
     with pytest.raises(ValueError, match="target"):
         plot_ig_path(_toy_model, x, b, target=2)
-    with pytest.raises(ValueError, match="n_steps"):
+    with pytest.raises(ValueError, match=r"'n_steps' parameter of plot_ig_path .*Got 0 "):
         plot_ig_path(_toy_model, x, b, n_steps=0)
+    with pytest.raises(ValueError, match=r"'n_steps' parameter of plot_ig_path .*Got True "):
+        plot_ig_path(_toy_model, x, b, n_steps=True)
     with pytest.raises(ValueError, match="baseline"):
         plot_ig_path(_toy_model, x, b[:2])
 

@@ -24,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._validation import Interval, IntInterval, RealNotInt, validate_params
+
 __all__ = ["bias_report"]
 
 #: Flag when the rigid share is at least this many times the uniform rigid share.
@@ -34,6 +36,11 @@ def _mesh_kwargs(scheme) -> dict:
     return {} if scheme is None else {"scheme": scheme}
 
 
+@validate_params(
+    # a positive number, bool rejected
+    {"threshold": [Interval(RealNotInt, 0, None, closed="neither"), IntInterval(1)]},
+    prefer_skip_nested_validation=True,
+)
 def bias_report(
     selector_or_scores, *, indices=None, scheme=None, threshold: float = DEFAULT_THRESHOLD
 ) -> Bunch:
@@ -94,8 +101,6 @@ def bias_report(
             "bias_report needs a fitted selector (with scores_) or an array of scores. "
             f"Received: an unfitted {type(selector_or_scores).__name__}"
         )
-    if isinstance(threshold, bool) or not np.isscalar(threshold) or not threshold > 0:
-        raise ValueError(f"threshold must be a positive number. Received: threshold={threshold!r}")
     scores = np.asarray(scores, dtype=np.float64)
     kw = _mesh_kwargs(scheme)
     shares = region_shares(scores, indices, **kw)

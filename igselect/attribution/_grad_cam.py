@@ -20,7 +20,8 @@ import weakref
 
 import numpy as np
 
-from ._gradients import _check_batch_size, _check_target, _padded, _resolve_model
+from .._validation import validate_params
+from ._gradients import GRADIENT_CONSTRAINTS, _padded, _resolve_model
 
 __all__ = ["grad_cam"]
 
@@ -73,6 +74,7 @@ def _compiled(model, layer_name: str, target: int, frame, land, rank):
     return cam
 
 
+@validate_params(GRADIENT_CONSTRAINTS, prefer_skip_nested_validation=True)
 def grad_cam(
     model, X, *, layer: str = "conv", target: int = 1, batch_size: int | None = None
 ) -> np.ndarray:
@@ -123,8 +125,8 @@ def grad_cam(
             "grad_cam needs a keras.Model (or a fitted estimator with one as model_) to read "
             f"a layer's output. Received: model of type {type(model).__name__}"
         )
-    target = _check_target(target)
-    batch_size = _check_batch_size(batch_size) or 64
+    target = int(target)
+    batch_size = 64 if batch_size is None else int(batch_size)
     arr = check_landmark_array(X)
     if len(model.input_shape) == 5:
         arr = arr[..., None]

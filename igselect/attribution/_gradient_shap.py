@@ -15,12 +15,12 @@ through the shared core (:mod:`._gradients`), in fixed-shape batches of
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._validation import Interval, IntInterval, RealNotInt, validate_params
 from ._gradients import (
+    GRADIENT_CONSTRAINTS,
     _check_baselines,
     _check_X,
     _resolve_model,
@@ -32,6 +32,17 @@ from ._gradients import (
 __all__ = ["gradient_shap"]
 
 
+@validate_params(
+    {
+        **GRADIENT_CONSTRAINTS,
+        "n_samples": [IntInterval(1)],
+        # finite and >= 0: a float in [0, inf) (bool rejected) or a non-negative int
+        "stdevs": [Interval(RealNotInt, 0, np.inf, closed="left"), IntInterval(0)],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def gradient_shap(
     model,
     X,
@@ -90,15 +101,6 @@ def gradient_shap(
     model = _resolve_model(model)
     X_feed, out_shape = _check_X(model, X)
     B_pool = _check_baselines(baselines, X_feed, out_shape, per_sample=False)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-        raise ValueError(f"n_samples must be an int >= 1. Received: n_samples={n_samples!r}")
-    if (
-        isinstance(stdevs, bool)
-        or not isinstance(stdevs, numbers.Real)
-        or not np.isfinite(stdevs)
-        or stdevs < 0
-    ):
-        raise ValueError(f"stdevs must be a finite float >= 0. Received: stdevs={stdevs!r}")
     probe = np.concatenate([X_feed[:2], B_pool[:1]])
     runner, _, _, batch_size, _ = prepare(model, X_feed, target, batch_size, probe=probe)
     n, k = X_feed.shape[0], int(n_samples)

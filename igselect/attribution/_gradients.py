@@ -21,11 +21,9 @@ nothing of the size of ``n_steps`` or ``n_samples x n_steps`` is materialised.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from .._validation import check_landmark_array
+from .._validation import IntInterval, check_landmark_array
 from ._engines import ACTIVATION_BUDGET, default_batch_size, resolve_engine
 from ._quadrature import _nodes_at, quadrature_chunks
 
@@ -144,22 +142,13 @@ def _check_inputs(model, X, baselines):
     return X_feed, _check_baselines(baselines, X_feed, out_shape), out_shape
 
 
-def _check_target(target) -> int:
-    if isinstance(target, bool) or not isinstance(target, numbers.Integral) or target < 0:
-        raise ValueError(f"target must be a non-negative int. Received: target={target!r}")
-    return int(target)
-
-
-def _check_batch_size(batch_size) -> int | None:
-    if batch_size is None:
-        return None
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, numbers.Integral)
-        or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be an int >= 1. Received: batch_size={batch_size!r}")
-    return int(batch_size)
+#: Constraints of the parameters every attribution function shares; each public function
+#: declares them with ``@validate_params({**GRADIENT_CONSTRAINTS, ...})``. Whether
+#: ``target`` indexes a column of the model's output is checked in :func:`prepare`.
+GRADIENT_CONSTRAINTS = {
+    "target": [IntInterval(0)],
+    "batch_size": [IntInterval(1), None],
+}
 
 
 # -- compiled calls ------------------------------------------------------------------------------
@@ -281,13 +270,15 @@ def _runner_for(eng, target: int) -> _Runner:
 def prepare(model, X_feed, target, batch_size, *, probe=None, engine="auto", dtype="float32"):
     """Resolve the engine and runner; return ``(runner, eng, name, batch_size, user_batch)``.
 
-    ``batch_size`` is validated; ``None`` becomes the engine's default (interpolated
-    inputs per gradient call). The target column is checked against the model output.
+    ``target`` and ``batch_size`` are validated by the public functions
+    (:data:`GRADIENT_CONSTRAINTS`); ``batch_size=None`` becomes the engine's default
+    (interpolated inputs per gradient call). The target column is checked against the
+    model output.
     """
-    target = _check_target(target)
+    target = int(target)
     probe = X_feed[:2] if probe is None else probe
     eng, name = resolve_engine(model, engine=engine, dtype=dtype, probe=probe)
-    checked = _check_batch_size(batch_size)
+    checked = None if batch_size is None else int(batch_size)
     user_batch = checked is not None
     if checked is None:
         checked = default_batch_size(model, eng, name, X_feed.shape[1:])

@@ -12,12 +12,13 @@ sample; the per-sample sums accumulate in float64 on the host.
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
 
+from .._validation import Interval, IntInterval, Real, StrOptions, validate_params
 from ._gradients import (  # noqa: F401  (_Runner: the core, re-exported for tests)
+    GRADIENT_CONSTRAINTS,
     _check_inputs,
     _path_integral,
     _path_nodes_per_call,
@@ -27,13 +28,23 @@ from ._gradients import (  # noqa: F401  (_Runner: the core, re-exported for tes
     prepare,
     use_jit,
 )
-from ._quadrature import _check_method_steps, _check_n_steps
+from ._quadrature import _QUADRATURE_CONSTRAINTS, _check_method_steps
 
 __all__ = ["integrated_gradients"]
 
 _AUTO_START, _AUTO_MAX = 16, 512
 
 
+@validate_params(
+    {
+        **GRADIENT_CONSTRAINTS,
+        **_QUADRATURE_CONSTRAINTS,
+        "n_steps": [IntInterval(1), StrOptions({"auto"})],
+        "rtol": [Interval(Real, 0, None, closed="neither")],
+        "verbose": ["verbose"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def integrated_gradients(
     model,
     X,
@@ -159,16 +170,12 @@ def integrated_gradients(
     """
     model = _resolve_model(model)
     X_feed, B_feed, out_shape = _check_inputs(model, X, baselines)
-    if isinstance(n_steps, str):
-        if n_steps != "auto":
-            raise ValueError(f"n_steps must be an int or 'auto'. Received: n_steps={n_steps!r}")
-        if not (isinstance(rtol, numbers.Real) and rtol > 0):
-            raise ValueError(f"rtol must be a positive float. Received: rtol={rtol!r}")
+    if isinstance(n_steps, str):  # "auto"
         schedule = [_AUTO_START * 2**i for i in range(6)]  # 16 .. 512
     else:
-        schedule = [_check_n_steps(n_steps, min_value=2 if method == "riemann_trapezoid" else 1)]
+        schedule = [int(n_steps)]
     for m in schedule:
-        _check_method_steps(method, m)  # validates method (and Gauss-Legendre's size)
+        _check_method_steps(method, m)  # the trapezoid's minimum, Gauss-Legendre's cap
     probe = np.concatenate([X_feed[:2], B_feed[:1]])
     runner, eng, _, batch_size, user_batch = prepare(
         model, X_feed, target, batch_size, probe=probe, engine=engine, dtype=dtype

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_landmark_array
-from ._gradients import _check_batch_size, _check_target, _padded
+from .._validation import check_landmark_array, validate_params
+from ._gradients import GRADIENT_CONSTRAINTS, _padded
 
 __all__ = ["occlusion"]
 
@@ -99,6 +99,7 @@ def _baseline(baseline, X: np.ndarray) -> np.ndarray:
     )
 
 
+@validate_params(GRADIENT_CONSTRAINTS, prefer_skip_nested_validation=True)
 def occlusion(
     model_or_predict_proba,
     X,
@@ -154,8 +155,8 @@ def occlusion(
     >>> occlusion(f, X, baseline=np.zeros((2, 4))).round(3)
     array([[0.   , 0.   , 0.381, 0.   ]])
     """
-    target = _check_target(target)
-    batch_size = _check_batch_size(batch_size) or 256
+    target = int(target)
+    batch_size = 256 if batch_size is None else int(batch_size)
     arr = check_landmark_array(X)
     n, P, _, L = arr.shape
     base = _baseline(baseline, arr)

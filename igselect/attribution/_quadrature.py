@@ -17,9 +17,10 @@ Integrated Gradients approximates, for every input feature ``i``,
 from __future__ import annotations
 
 import functools
-import numbers
 
 import numpy as np
+
+from .._validation import IntInterval, StrOptions, validate_params
 
 __all__ = ["quadrature", "QUADRATURE_METHODS"]
 
@@ -36,18 +37,14 @@ QUADRATURE_METHODS = (
 )
 
 
-def _check_n_steps(n_steps, *, min_value: int = 1) -> int:
-    if (
-        isinstance(n_steps, bool)
-        or not isinstance(n_steps, numbers.Integral)
-        or n_steps < min_value
-    ):
-        raise ValueError(
-            f"n_steps must be an integer >= {min_value}. Received: n_steps={n_steps!r}"
-        )
-    return int(n_steps)
+#: Constraints of the quadrature parameters, shared with :func:`integrated_gradients`.
+_QUADRATURE_CONSTRAINTS = {
+    "method": [StrOptions(set(QUADRATURE_METHODS))],
+    "n_steps": [IntInterval(1)],
+}
 
 
+@validate_params(_QUADRATURE_CONSTRAINTS, prefer_skip_nested_validation=True)
 def quadrature(method: str = "riemann_right", n_steps: int = 50) -> tuple[np.ndarray, np.ndarray]:
     """Return the weights and nodes of a quadrature rule on ``[0, 1]``.
 
@@ -83,8 +80,9 @@ def quadrature(method: str = "riemann_right", n_steps: int = 50) -> tuple[np.nda
     Raises
     ------
     ValueError
-        If ``method`` is unknown or ``n_steps`` is not a positive integer (or
-        exceeds 2048 for Gauss-Legendre).
+        If ``method`` is unknown or ``n_steps`` is not a positive integer
+        (:class:`~sklearn.utils._param_validation.InvalidParameterError`), or
+        ``n_steps`` is 1 for the trapezoid rule or exceeds 2048 for Gauss-Legendre.
 
     Examples
     --------
@@ -101,13 +99,15 @@ def quadrature(method: str = "riemann_right", n_steps: int = 50) -> tuple[np.nda
     return _nodes(method, m, 0, m)
 
 
-def _check_method_steps(method: str, n_steps) -> int:
-    """Validate ``method`` and ``n_steps`` together; return ``n_steps`` as an int."""
-    if not isinstance(method, str) or method not in QUADRATURE_METHODS:
+def _check_method_steps(method: str, n_steps: int) -> int:
+    """The rules that join ``method`` and ``n_steps`` (each already validated on its own
+    by :data:`_QUADRATURE_CONSTRAINTS`); return ``n_steps`` as an int."""
+    m = int(n_steps)
+    if method == "riemann_trapezoid" and m < 2:
         raise ValueError(
-            f"method must be one of {list(QUADRATURE_METHODS)}. Received: method={method!r}"
+            "method='riemann_trapezoid' needs n_steps >= 2 (both ends of the path). "
+            f"Received: n_steps={n_steps!r}"
         )
-    m = _check_n_steps(n_steps, min_value=2 if method == "riemann_trapezoid" else 1)
     if method == "gausslegendre" and m > MAX_GAUSS_LEGENDRE_STEPS:
         raise ValueError(
             f"method='gausslegendre' supports n_steps <= {MAX_GAUSS_LEGENDRE_STEPS} (its nodes "

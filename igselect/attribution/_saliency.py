@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._gradients import _check_X, _resolve_model, gradients_at, prepare, use_jit
+from .._validation import validate_params
+from ._gradients import (
+    GRADIENT_CONSTRAINTS,
+    _check_X,
+    _resolve_model,
+    gradients_at,
+    prepare,
+    use_jit,
+)
 
 __all__ = ["input_x_gradient", "saliency"]
 
@@ -22,6 +30,7 @@ def _input_gradients(model, X, target, batch_size) -> tuple[np.ndarray, np.ndarr
     return X_feed, gradients_at(runner, X_feed, batch_size, jit=jit), out_shape
 
 
+@validate_params(GRADIENT_CONSTRAINTS, prefer_skip_nested_validation=True)
 def saliency(model, X, *, target: int = 1, batch_size: int | None = None) -> np.ndarray:
     """Saliency: the absolute gradient ``|dF/dx|`` of one output column at every input.
 
@@ -57,6 +66,7 @@ def saliency(model, X, *, target: int = 1, batch_size: int | None = None) -> np.
     return np.abs(grads).reshape(out_shape)
 
 
+@validate_params(GRADIENT_CONSTRAINTS, prefer_skip_nested_validation=True)
 def input_x_gradient(model, X, *, target: int = 1, batch_size: int | None = None) -> np.ndarray:
     """Input x gradient: ``x * dF/dx`` of one output column at every input.
 

@@ -29,6 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validation import (
+    Interval,
+    IntInterval,
+    Real,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from . import _geometry as geo
 from ._geometry import UnreadableInputError
 from ._model import model_sha256, resolve_face_model
@@ -166,6 +173,16 @@ class FaceMeshExtractor:
         "max_faces",
     )
 
+    #: Checked in ``__init__`` (the extractor is not a scikit-learn estimator).
+    _parameter_constraints: dict = {
+        "crop_size": [IntInterval(32)],
+        "margin": [Interval(Real, 0, 2, closed="both")],
+        "min_face_confidence": [Interval(Real, 0, 1, closed="neither")],
+        "select": [StrOptions(set(_SELECT_RULES))],
+        "max_faces": [IntInterval(1)],
+        "missing": [StrOptions(set(MISSING_POLICIES))],
+    }
+
     def __init__(
         self,
         model_path: str | os.PathLike | None = None,
@@ -179,34 +196,24 @@ class FaceMeshExtractor:
         missing: str = "interpolate",
         verbose: int = 0,
     ):
-        if not isinstance(crop_size, int) or isinstance(crop_size, bool) or crop_size < 32:
-            raise ValueError(
-                f"crop_size must be an integer >= 32. Received: crop_size={crop_size!r}"
-            )
-        if not 0.0 <= float(margin) <= 2.0:
-            raise ValueError(f"margin must be in [0, 2]. Received: margin={margin!r}")
-        if not 0.0 < float(min_face_confidence) < 1.0:
-            raise ValueError(
-                "min_face_confidence must be in (0, 1). "
-                f"Received: min_face_confidence={min_face_confidence!r}"
-            )
-        if select not in _SELECT_RULES:
-            raise ValueError(f"select must be one of {_SELECT_RULES}. Received: select={select!r}")
-        if not isinstance(max_faces, int) or isinstance(max_faces, bool) or max_faces < 1:
-            raise ValueError(
-                f"max_faces must be a positive integer. Received: max_faces={max_faces!r}"
-            )
-        if missing not in MISSING_POLICIES:
-            raise ValueError(
-                f"missing must be one of {MISSING_POLICIES}. Received: missing={missing!r}"
-            )
+        settings = {
+            "crop_size": crop_size,
+            "margin": margin,
+            "min_face_confidence": min_face_confidence,
+            "select": select,
+            "max_faces": max_faces,
+            "missing": missing,
+        }
+        validate_parameter_constraints(
+            self._parameter_constraints, settings, caller_name=type(self).__name__
+        )
         self.model_path = Path(resolve_face_model(model_path))
-        self.crop_size = crop_size
+        self.crop_size = int(crop_size)
         self.grayscale = bool(grayscale)
         self.margin = float(margin)
         self.min_face_confidence = float(min_face_confidence)
         self.select = select
-        self.max_faces = max_faces
+        self.max_faces = int(max_faces)
         self.missing = missing
         self.verbose = verbose
         self._landmarkers: dict = {}
