@@ -15,9 +15,10 @@ import numpy as np
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._global_ig import _resolve_n_landmarks
 from ._validation import check_consistent_shape, check_landmark_array
 
-__all__ = ["LandmarkSelectorMixin"]
+__all__ = ["LandmarkSelectorMixin", "RankedLandmarkSelectorMixin"]
 
 
 def _as_landmarks(X, name: str = "X") -> tuple[np.ndarray, bool]:
@@ -130,3 +131,26 @@ class LandmarkSelectorMixin(TransformerMixin):
                     f"Received: len(input_features)={names.size}"
                 )
         return names[self.get_support()]
+
+
+class RankedLandmarkSelectorMixin(LandmarkSelectorMixin):
+    """Selector mixin keeping the ``n_landmarks`` best of a fitted ``ranking_``.
+
+    Subclasses set ``scores_``, ``ranking_`` (best first) and
+    ``n_landmarks_in_`` in ``fit`` and have an ``n_landmarks`` parameter; the
+    cut is resolved from the current ``n_landmarks`` at every call, so
+    changing it after ``fit`` needs no refit.
+    """
+
+    @property
+    def n_landmarks_(self) -> int:
+        """Number of selected landmarks, resolved from the current ``n_landmarks``."""
+        if not hasattr(self, "scores_"):
+            raise AttributeError("n_landmarks_ is only available after fit.")
+        return _resolve_n_landmarks(self.n_landmarks, self.n_landmarks_in_)
+
+    def _get_support_mask(self) -> np.ndarray:
+        check_is_fitted(self, "scores_")
+        mask = np.zeros(self.n_landmarks_in_, dtype=bool)
+        mask[self.ranking_[: self.n_landmarks_]] = True
+        return mask

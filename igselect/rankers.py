@@ -26,10 +26,9 @@ from sklearn.feature_selection import f_classif
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
 from ._global_ig import _resolve_n_landmarks
-from ._landmark_selector import LandmarkSelectorMixin
+from ._landmark_selector import RankedLandmarkSelectorMixin
 from ._validation import (
     Interval,
     IntInterval,
@@ -53,7 +52,7 @@ _N_LANDMARKS = [
 ]
 
 
-class _RankingSelector(LandmarkTagsMixin, LandmarkSelectorMixin, BaseEstimator):
+class _RankingSelector(LandmarkTagsMixin, RankedLandmarkSelectorMixin, BaseEstimator):
     """Shared ``fit``: score the landmarks (``_score``), rank them, cut at ``n_landmarks``."""
 
     _parameter_constraints: dict = {"n_landmarks": _N_LANDMARKS}
@@ -90,19 +89,6 @@ class _RankingSelector(LandmarkTagsMixin, LandmarkSelectorMixin, BaseEstimator):
 
     def _positive(self, y) -> np.ndarray:
         return binarize_target(y, getattr(self, "positive_class", None))
-
-    @property
-    def n_landmarks_(self) -> int:
-        """Number of selected landmarks, resolved from the current ``n_landmarks``."""
-        if not hasattr(self, "scores_"):
-            raise AttributeError("n_landmarks_ is only available after fit.")
-        return _resolve_n_landmarks(self.n_landmarks, self.n_landmarks_in_)
-
-    def _get_support_mask(self) -> np.ndarray:
-        check_is_fitted(self, "scores_")
-        mask = np.zeros(self.n_landmarks_in_, dtype=bool)
-        mask[self.ranking_[: self.n_landmarks_]] = True
-        return mask
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted, check_memory
 
 from ._global_attribution import ATTRIBUTIONS, BASELINE_METHODS, _global_attribution_scores
 from ._global_ig import _fit_full_estimator, _fitted_key, _params_key, _resolve_n_landmarks
-from ._landmark_selector import LandmarkSelectorMixin
+from ._landmark_selector import RankedLandmarkSelectorMixin
 from ._validation import (
     IntInterval,
     check_landmark_array,
@@ -51,7 +51,7 @@ def _quadrature_methods() -> tuple[str, ...]:
 
 
 # ----------------------------------------------------------------------------- estimator
-class GlobalAttributionSelector(LandmarkSelectorMixin, BaseEstimator):
+class GlobalAttributionSelector(RankedLandmarkSelectorMixin, BaseEstimator):
     """Select landmarks by a dataset-level attribution of a classifier.
 
     For one ``positive_class``, ``fit`` trains a binary classifier on all
@@ -419,19 +419,6 @@ or array-like, default="typical"
         return self
 
     # ------------------------------------------------------------------ selection
-    @property
-    def n_landmarks_(self) -> int:
-        """Number of selected landmarks, resolved from the current ``n_landmarks``."""
-        if not hasattr(self, "scores_"):
-            raise AttributeError("n_landmarks_ is only available after fit.")
-        return _resolve_n_landmarks(self.n_landmarks, self.n_landmarks_in_)
-
-    def _get_support_mask(self) -> np.ndarray:
-        check_is_fitted(self, "scores_")
-        mask = np.zeros(self.n_landmarks_in_, dtype=bool)
-        mask[self.ranking_[: self.n_landmarks_]] = True
-        return mask
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
