@@ -21,6 +21,8 @@ __all__: list[str] = []
 #: What ``n_landmarks`` (or the value its callable returns) may be: a count or a fraction.
 _N_COUNT = IntInterval(1)
 _N_FRACTION = Interval(RealNotInt, 0, 1, closed="right")
+#: The ``_parameter_constraints`` entry of every landmark selector's ``n_landmarks``.
+N_LANDMARKS_CONSTRAINT = [_N_COUNT, _N_FRACTION, callable]
 
 
 def _resolve_n_landmarks(n_landmarks, n_in: int) -> int:

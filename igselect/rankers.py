@@ -27,11 +27,10 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.utils import check_random_state
 
-from ._global_ig import _resolve_n_landmarks
+from ._global_ig import N_LANDMARKS_CONSTRAINT, _resolve_n_landmarks
 from ._landmark_selector import RankedLandmarkSelectorMixin
 from ._validation import (
     Interval,
-    IntInterval,
     LandmarkTagsMixin,
     binarize_target,
     check_landmark_array,
@@ -45,17 +44,11 @@ __all__ = [
     "RandomLandmarkSelector",
 ]
 
-_N_LANDMARKS = [
-    IntInterval(1),
-    Interval(Real, 0, 1, closed="right"),
-    callable,
-]
-
 
 class _RankingSelector(LandmarkTagsMixin, RankedLandmarkSelectorMixin, BaseEstimator):
     """Shared ``fit``: score the landmarks (``_score``), rank them, cut at ``n_landmarks``."""
 
-    _parameter_constraints: dict = {"n_landmarks": _N_LANDMARKS}
+    _parameter_constraints: dict = {"n_landmarks": N_LANDMARKS_CONSTRAINT}
     _needs_y = True
 
     def fit(self, X, y=None):

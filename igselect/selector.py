@@ -19,14 +19,21 @@ from collections.abc import Callable
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory
 
 from ._global_attribution import ATTRIBUTIONS, BASELINE_METHODS, _global_attribution_scores
-from ._global_ig import _fit_full_estimator, _fitted_key, _params_key, _resolve_n_landmarks
+from ._global_ig import (
+    N_LANDMARKS_CONSTRAINT,
+    _fit_full_estimator,
+    _fitted_key,
+    _params_key,
+    _resolve_n_landmarks,
+)
 from ._landmark_selector import RankedLandmarkSelectorMixin
 from ._validation import (
+    HasMethods,
     IntInterval,
+    StrOptions,
     check_landmark_array,
     check_landmark_target,
     resolve_positive_class,
@@ -193,11 +200,7 @@ or array-like, default="typical"
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit"]), None],
         "attribution": [StrOptions(set(ATTRIBUTIONS)), callable],
-        "n_landmarks": [
-            IntInterval(1),
-            Interval(RealNotInt, 0, 1, closed="right"),
-            callable,
-        ],
+        "n_landmarks": N_LANDMARKS_CONSTRAINT,
         "positive_class": "no_validation",
         "classes": ["array-like", None],
         "baselines": [StrOptions(set(_BASELINE_STRATEGIES)), "array-like"],

@@ -20,7 +20,8 @@ from sklearn.utils import get_tags
 
 from igselect.classifier import EmoClassifier, KerasLandmarkClassifier
 from igselect.landmarks import LandmarkAligner, OnsetDisplacement
-from igselect.selector import GlobalIGSelector
+from igselect.rankers import FTestLandmarkSelector, RandomLandmarkSelector
+from igselect.selector import GlobalAttributionSelector, GlobalIGSelector
 
 _TINY = dict(n_filters=2, lstm_units=2, dense_units=2, epochs=1, random_state=0)
 
@@ -28,6 +29,9 @@ ESTIMATORS = [
     EmoClassifier(**_TINY),
     KerasLandmarkClassifier(dense_softmax, epochs=1, random_state=0),
     GlobalIGSelector(EmoClassifier(**_TINY), n_landmarks=1, n_steps=2),
+    GlobalAttributionSelector(EmoClassifier(**_TINY), attribution="saliency", n_landmarks=1),
+    FTestLandmarkSelector(n_landmarks=1),
+    RandomLandmarkSelector(n_landmarks=1, random_state=0),
     LandmarkAligner(),
     OnsetDisplacement(),
 ]
