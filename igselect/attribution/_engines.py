@@ -166,6 +166,29 @@ def resolve_engine(model, *, engine: str, dtype: str, probe: np.ndarray):
     return fast, "fast"
 
 
+def layer_output_elements(model, *, skip_dropout: bool = True) -> int:
+    """Summed per-sample output sizes of a Keras model's layers, views left out.
+
+    Views allocate nothing at inference: ``Reshape``, ``Flatten``, the input and,
+    with ``skip_dropout``, ``Dropout``.
+    """
+    import keras
+
+    views = (keras.layers.Reshape, keras.layers.Flatten, keras.layers.InputLayer)
+    if skip_dropout:
+        views += (keras.layers.Dropout,)
+    elements = 0
+    for layer in model.layers:
+        if isinstance(layer, views):
+            continue
+        try:
+            shapes = layer.output.shape
+        except (AttributeError, ValueError):  # pragma: no cover - subclassed layers
+            continue
+        elements += int(np.prod([d for d in shapes[1:] if d is not None]))
+    return elements
+
+
 def default_batch_size(model, engine, name: str, sample_shape: tuple[int, ...]) -> int:
     """Interpolated inputs per gradient call so that activations stay under ~512 MiB.
 
@@ -184,22 +207,7 @@ def default_batch_size(model, engine, name: str, sample_shape: tuple[int, ...]) 
         itemsize = 2 if engine.dtype == "bfloat16" else 4
         per_input = 3 * itemsize * engine.n_frames * 2 * engine.n_landmarks * engine.n_filters
     elif isinstance(model, keras.Model):
-        elements = 0
-        # views that allocate nothing at inference
-        views = (
-            keras.layers.Reshape,
-            keras.layers.Flatten,
-            keras.layers.Dropout,
-            keras.layers.InputLayer,
-        )
-        for layer in model.layers:
-            if isinstance(layer, views):
-                continue
-            try:
-                shapes = layer.output.shape
-            except (AttributeError, ValueError):  # pragma: no cover - subclassed layers
-                continue
-            elements += int(np.prod([d for d in shapes[1:] if d is not None]))
+        elements = layer_output_elements(model)
         per_input = 3 * 4 * max(elements, int(np.prod(sample_shape)))
     else:
         per_input = 64 * 4 * int(np.prod(sample_shape))

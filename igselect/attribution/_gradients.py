@@ -24,7 +24,12 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import IntInterval, check_landmark_array
-from ._engines import ACTIVATION_BUDGET, default_batch_size, resolve_engine
+from ._engines import (
+    ACTIVATION_BUDGET,
+    default_batch_size,
+    layer_output_elements,
+    resolve_engine,
+)
 from ._quadrature import _nodes_at, quadrature_chunks
 
 __all__: list[str] = []
@@ -239,15 +244,7 @@ def _activation_elements(model, sample_shape) -> int:
 
     elements = int(np.prod(sample_shape))
     if isinstance(model, keras.Model):
-        views = (keras.layers.Reshape, keras.layers.Flatten, keras.layers.InputLayer)
-        for layer in model.layers:
-            if isinstance(layer, views):
-                continue
-            try:
-                shape = layer.output.shape
-            except (AttributeError, ValueError):  # pragma: no cover - subclassed layers
-                continue
-            elements += int(np.prod([d for d in shape[1:] if d is not None]))
+        elements += layer_output_elements(model, skip_dropout=False)
     return elements
 
 
