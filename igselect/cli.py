@@ -191,6 +191,7 @@ def _check_output(output: Path, cache_dir: Path | None) -> None:
 
 def _extract(args) -> int:
     import functools
+    import warnings
 
     import numpy as np
 
@@ -199,6 +200,7 @@ def _extract(args) -> int:
     from igselect.datasets.image_folder import IMAGE_EXTENSIONS  # what OpenCV or Pillow read
     from igselect.landmarks import (
         FaceMeshExtractor,
+        UnreadableInputError,
         fill_missing_frames,
         resample_frames,
         resolve_face_model,
@@ -240,15 +242,20 @@ def _extract(args) -> int:
             )
             files = list(b.sequence)
         else:
-            b = load_image_folder(
-                p,
-                missing="skip",
-                cache_dir=None if cache_dir is None else cache_dir / "images",
-                **common,
-            )
-            tally.inputs += len(b.data) + b.n_noface
+            with warnings.catch_warnings():  # the unreadable files are listed below
+                warnings.filterwarnings("ignore", r"\d+ of \d+ images could not be decoded")
+                b = load_image_folder(
+                    p,
+                    missing="skip",
+                    cache_dir=None if cache_dir is None else cache_dir / "images",
+                    **common,
+                )
+            tally.inputs += len(b.data) + b.n_noface + b.n_unreadable
             tally.found += len(b.data)
             tally.noface += b.skipped
+            undecodable = UnreadableInputError("could not decode it as an image (corrupt?)")
+            for name in b.unreadable:
+                tally.failed(name, undecodable)
             files = b.files
         blocks.append({"data": b.data, "files": files, "target": b.target, "subject": b.subject})
 

@@ -124,3 +124,21 @@ def test_extract_cache_dir_is_reused(shared_dir, face_model, tmp_path, monkeypat
     assert (
         "inputs: 1  faces found: 1  no face: 0  unreadable: 0  errors: 0" in capsys.readouterr().out
     )
+
+
+def test_extract_folder_counts_unreadable_files(shared_dir, face_model, tmp_path, capsys):
+    london = shared_dir / "data" / "london"
+    root = tmp_path / "photos"
+    for label in ("neutral", "smiling"):
+        (root / label).mkdir(parents=True)
+        (root / label / "001.jpg").write_bytes((london / label / "001.jpg").read_bytes())
+    (root / "smiling" / "bad.jpg").write_bytes(np.random.default_rng(0).bytes(2000))
+    out = tmp_path / "faces.npz"
+    assert main(["extract", str(root), "-o", str(out), "--model", str(face_model)]) == 0
+    captured = capsys.readouterr()
+    assert "inputs: 3  faces found: 2  no face: 0  unreadable: 1  errors: 0" in captured.out
+    assert f"  unreadable: {root / 'smiling' / 'bad.jpg'}" in captured.out
+    assert f"igselect: {root / 'smiling' / 'bad.jpg'}: could not decode" in captured.err
+    with np.load(out) as data:
+        assert data["data"].shape == (2, 1, 2, 468)
+        assert list(data["target"]) == ["neutral", "smiling"]

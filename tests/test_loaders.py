@@ -249,6 +249,34 @@ def test_image_folder_bad_input(tmp_path, face_model):
         load_image_folder(tmp_path / "empty", missing="drop", model_path=face_model)
 
 
+def _folder_with_corrupt_files(shared_dir: Path, root: Path) -> Path:
+    """Two real London photos, a file of random bytes named .jpg and a truncated JPEG."""
+    london = shared_dir / "data" / "london"
+    for label in ("neutral", "smiling"):
+        (root / label).mkdir(parents=True)
+        shutil.copy(london / label / "001.jpg", root / label / "001.jpg")
+    rng = np.random.default_rng(0)
+    (root / "smiling" / "bad.jpg").write_bytes(rng.integers(0, 256, 2000, np.uint8).tobytes())
+    whole = (london / "neutral" / "003.jpg").read_bytes()
+    (root / "neutral" / "003_cut.jpg").write_bytes(whole[: len(whole) // 2])
+    return root
+
+
+def test_image_folder_leaves_out_unreadable_files(shared_dir, face_model, tmp_path):
+    root = _folder_with_corrupt_files(shared_dir, tmp_path / "photos")
+    with pytest.warns(UserWarning, match=r"2 of 4 images could not be decoded.*003_cut\.jpg"):
+        faces = load_image_folder(root, model_path=face_model)  # missing="raise": faces only
+    assert faces.data.shape == (2, 1, 2, 468)
+    assert [Path(f).name for f in faces.files] == ["001.jpg", "001.jpg"]
+    assert list(faces.target) == ["neutral", "smiling"]
+    assert faces.n_unreadable == 2 and faces.n_noface == 0
+    assert [Path(f).name for f in faces.unreadable] == ["003_cut.jpg", "bad.jpg"]
+    for path in (root / "neutral", root / "smiling" / "001.jpg"):
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="0 without a face, 1 unread"):
+        load_image_folder(root, model_path=face_model)  # only bad.jpg is left
+
+
 def test_image_folder_reads_gif_and_extensionless_images(small_folder, face_model, tmp_path):
     from PIL import Image
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import warnings
 from numbers import Integral
 from pathlib import Path
 
@@ -60,6 +61,28 @@ def _is_image(path: Path) -> bool:
         return False
 
 
+def _unreadable_files(items: list, results: list) -> list[str]:
+    """Paths of the files that could not be decoded, after a warning that names them.
+
+    Any other failure of the extractor (a bad model, a bug) is raised.
+    """
+    from igselect.landmarks import UnreadableInputError
+
+    failed = [(str(items[i][1]), r) for i, r in enumerate(results) if isinstance(r, Exception)]
+    for _, exc in failed:
+        if not isinstance(exc, UnreadableInputError | OSError):
+            raise exc
+    if failed:
+        names = [name for name, _ in failed]
+        warnings.warn(
+            f"{len(failed)} of {len(items)} images could not be decoded (corrupt or not an "
+            f"image) and are left out: {names[:5]}{' ...' if len(names) > 5 else ''}",
+            UserWarning,
+            stacklevel=4,  # the caller of load_image_folder (through validate_params)
+        )
+    return [name for name, _ in failed]
+
+
 @validate_params(
     {
         "root": [str, os.PathLike],
@@ -105,6 +128,10 @@ def load_image_folder(
     missing : {"raise", "skip"}, default="raise"
         Photos without a face: raise a :class:`ValueError` that lists them, or
         leave them out (listed in ``skipped``, counted in ``n_noface``).
+        Files that cannot be decoded (corrupt, truncated, or not an image despite
+        the extension) are always left out, whatever ``missing`` says: they are
+        listed in ``unreadable``, counted in ``n_unreadable`` and named in a
+        :class:`UserWarning`, and the other photos are extracted.
     cache_dir : str or path-like, default=None
         Folder for one small ``.npz`` per photo, written atomically and reused.
     n_jobs : int, default=1
@@ -122,7 +149,8 @@ def load_image_folder(
     data : :class:`~sklearn.utils.Bunch`
         ``data`` float32 (n, 1, 2, 468); ``target`` (folder names);
         ``subject``; ``files``; ``target_names``; ``landmark_names``;
-        ``n_noface`` and ``skipped`` (files without a face); ``DESCR``.
+        ``n_noface`` and ``skipped`` (files without a face); ``n_unreadable``
+        and ``unreadable`` (files that could not be decoded); ``DESCR``.
     (data, target) : tuple if ``return_X_y`` is True
 
     Raises
@@ -130,8 +158,14 @@ def load_image_folder(
     FileNotFoundError
         If ``root`` is not a folder or holds no images in label subfolders.
     ValueError
-        If a photo cannot be decoded, a file name does not match
-        ``subject_pattern``, or a photo has no face and ``missing="raise"``.
+        If a file name does not match ``subject_pattern``, a photo has no face
+        and ``missing="raise"``, or no photo could be decoded and shows a face.
+
+    Warns
+    -----
+    UserWarning
+        If some files cannot be decoded; they are left out and listed in
+        ``unreadable``.
 
     Examples
     --------
@@ -175,18 +209,23 @@ def load_image_folder(
         verbose=verbose,
         desc="images",
     )
-    errors = [(items[i][1], r) for i, r in enumerate(results) if isinstance(r, Exception)]
-    if errors:
-        raise ValueError(f"{len(errors)} image(s) could not be read, e.g. {errors[0][1]}")
-    noface = [str(items[i][1]) for i, r in enumerate(results) if not r["found"].all()]
+    unreadable = _unreadable_files(items, results)
+    noface = [
+        str(items[i][1])
+        for i, r in enumerate(results)
+        if not isinstance(r, Exception) and not r["found"].all()
+    ]
     if noface and missing == "raise":
         raise ValueError(
             f"no face found in {len(noface)} of {len(items)} images: {noface[:5]}"
             f"{' ...' if len(noface) > 5 else ''}. Use missing='skip' to leave them out."
         )
-    keep = [i for i, r in enumerate(results) if r["found"].all()]
+    keep = [i for i, r in enumerate(results) if not isinstance(r, Exception) and r["found"].all()]
     if not keep:
-        raise ValueError(f"no face found in any of the {len(items)} images under {str(root)!r}")
+        raise ValueError(
+            f"no face found in any of the {len(items)} images under {str(root)!r} "
+            f"({len(noface)} without a face, {len(unreadable)} unreadable)"
+        )
     X = np.stack([results[i]["landmarks"] for i in keep]).astype(np.float32)
     y = np.array([labels[i] for i in keep], dtype=object)
     if return_X_y:
@@ -200,9 +239,12 @@ def load_image_folder(
         landmark_names=[f"landmark_{i}" for i in range(X.shape[-1])],
         n_noface=len(noface),
         skipped=noface,
+        n_unreadable=len(unreadable),
+        unreadable=unreadable,
         DESCR=(
             f"{len(X)} photos from {str(root)!r} as MediaPipe face-mesh landmarks, one frame "
             "each (n, 1, 2, 468), normalised to a 300x300 grayscale face crop. "
-            f"Labels: {sorted(set(y))}. Photos without a face: {len(noface)}."
+            f"Labels: {sorted(set(y))}. Photos without a face: {len(noface)}. "
+            f"Unreadable files: {len(unreadable)}."
         ),
     )
