@@ -12,36 +12,33 @@ pickling of the Keras model in its own ``.keras`` format.
 The fitted ``model_`` is what the attribution code relies on: a Keras model
 from *raw* landmarks ``(n, n_frames, 2, n_landmarks)`` to *probabilities*
 ``(n, n_classes)`` in the order of ``classes_``.
+
+The estimator class is here; its parts are mixins in their own modules: the
+build parameters and the model made from ``build_fn`` (:mod:`igselect._keras_build`),
+the steps of ``fit`` (:mod:`igselect._keras_fit`) and the pickling
+(:mod:`igselect._keras_pickling`).
 """
 
 from __future__ import annotations
 
-import inspect
-import math
-import numbers
-import os
-import random
-import tempfile
 import time
-import warnings
 from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
 
+from igselect._keras_build import _BuildFnMixin
+from igselect._keras_fit import _FitStepsMixin
+from igselect._keras_pickling import _KerasPicklingMixin
 from igselect._trainer import get_trainer
 from igselect._validation import (
     Interval,
     IntInterval,
-    InvalidParameterError,
     LandmarkTagsMixin,
     StrOptions,
-    binarize_target,
     check_consistent_shape,
     check_landmark_array,
     check_landmark_target,
@@ -53,8 +50,6 @@ __all__ = ["KerasLandmarkClassifier"]
 _PREDICT_BATCH = 256
 #: Upper bound of the integer seed derived from ``random_state``.
 _MAX_SEED = 2**31 - 1
-#: Arguments of ``build_fn`` that the estimator fills in itself.
-_SHAPE_ARGS = ("n_frames", "n_landmarks", "n_classes")
 
 #: Constraints of the training parameters shared by every Keras estimator here.
 _TRAINING_CONSTRAINTS: dict = {
@@ -71,7 +66,14 @@ _TRAINING_CONSTRAINTS: dict = {
 }
 
 
-class KerasLandmarkClassifier(LandmarkTagsMixin, ClassifierMixin, BaseEstimator):
+class KerasLandmarkClassifier(
+    _BuildFnMixin,
+    _FitStepsMixin,
+    _KerasPicklingMixin,
+    LandmarkTagsMixin,
+    ClassifierMixin,
+    BaseEstimator,
+):
     """Any Keras network on landmark sequences, as a scikit-learn classifier.
 
     Parameters
@@ -231,157 +233,7 @@ class KerasLandmarkClassifier(LandmarkTagsMixin, ClassifierMixin, BaseEstimator)
         for name, value in build_params.items():
             setattr(self, name, value)
 
-    # ------------------------------------------------------------------ params
-    def _build_params(self) -> dict:
-        return {name: getattr(self, name) for name in getattr(self, "_build_param_names", ())}
-
-    def get_params(self, deep: bool = True) -> dict:
-        """Parameters of this estimator, the build parameters included.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Also return the parameters of contained estimators.
-
-        Returns
-        -------
-        params : dict
-            Parameter names mapped to their values.
-        """
-        params = super().get_params(deep=deep)
-        params.update(self._build_params())
-        return params
-
-    def set_params(self, **params):
-        """Set parameters, build parameters included.
-
-        A name that is not yet a parameter becomes a build parameter when
-        ``build_fn`` (the one being set, if any) takes an argument of that
-        name or ``**kwargs``.
-
-        Parameters
-        ----------
-        **params : dict
-            Estimator parameters.
-
-        Returns
-        -------
-        self : estimator instance
-            The estimator.
-        """
-        build_fn = params.get("build_fn", getattr(self, "build_fn", None))
-        known = set(self.get_params(deep=False))
-        new = [k for k in params if "__" not in k and k not in known]
-        if new and _accepts(build_fn, new):
-            self._build_param_names = tuple(self._build_param_names) + tuple(new)
-            for name in new:
-                setattr(self, name, params[name])
-        return super().set_params(**params)
-
-    def _validate_params(self) -> None:
-        """The declared constraints, then the names of the build parameters."""
-        super()._validate_params()
-        for name in getattr(self, "_build_param_names", ()):
-            reserved = name in _SHAPE_ARGS or name.startswith("_") or name.endswith("_")
-            if reserved or hasattr(type(self), name):
-                raise InvalidParameterError(
-                    f"{name!r} cannot be a build parameter: the estimator fills it in or "
-                    f"has an attribute of that name. Received: {name}={getattr(self, name)!r}"
-                )
-
-    # -------------------------------------------------------------- the model
-    def _call_build_fn(self, n_frames: int, n_landmarks: int, n_classes: int, seed: int):
-        """``build_fn``'s model, its default initializer seeds drawn from ``seed``."""
-        kwargs = self._build_params()
-        if "seed" not in kwargs and _takes_argument(self.build_fn, "seed"):
-            kwargs["seed"] = int(seed)
-        # Keras draws the seeds of unseeded initializers and dropout layers from
-        # Python's `random`; seed it for the build only, and restore its state.
-        state = random.getstate()
-        random.seed(int(seed))
-        try:
-            model = self.build_fn(n_frames, n_landmarks, n_classes, **kwargs)
-        finally:
-            random.setstate(state)
-        import keras
-
-        if not isinstance(model, keras.Model):
-            raise TypeError(
-                f"build_fn must return a keras.Model. Received: build_fn={self.build_fn!r} "
-                f"returning {type(model).__name__}"
-            )
-        return model
-
-    def _from_logits(self, network, X_probe: np.ndarray, n_classes: int) -> bool:
-        """Whether ``network`` returns logits; also checks its output shape."""
-        import tensorflow as tf
-
-        out = np.asarray(network(tf.constant(X_probe[:32]), training=False))
-        if out.shape != (min(32, X_probe.shape[0]), n_classes):
-            raise ValueError(
-                f"build_fn's model must return (batch, n_classes={n_classes}) outputs. "
-                f"Received: output shape {out.shape} for {X_probe[:32].shape[0]} samples"
-            )
-        if self.output != "auto":
-            return self.output == "logits"
-        probabilities = np.all(out >= -1e-6) and np.allclose(out.sum(axis=1), 1.0, atol=1e-4)
-        return not probabilities
-
-    def _build_network(self, n_classes: int, seed: int, mean, std, X_probe: np.ndarray):
-        """Return ``(model_, network, trainer_key, build_template, from_logits)``.
-
-        ``network`` is the part that trains (``build_fn``'s model); ``model_``
-        wraps it between the ``standardize`` layer and, for logits, a softmax.
-        """
-        import keras
-
-        P, L = self.n_frames_in_, self.n_landmarks_in_
-        network = self._call_build_fn(P, L, n_classes, seed)
-        standardize = _standardize_layer(mean, std, L)
-        probe = X_probe if standardize is None else np.asarray(standardize(X_probe))
-        from_logits = self._from_logits(network, probe, n_classes)
-        inputs = keras.Input(shape=(P, 2, L), name="landmarks", dtype="float32")
-        x = inputs if standardize is None else standardize(inputs)
-        x = network(x)
-        if from_logits:
-            x = keras.layers.Softmax(name="probabilities")(x)
-        model = keras.Model(inputs, x, name="keras_landmark_classifier")
-
-        def build_template():
-            return self._call_build_fn(P, L, n_classes, 0)
-
-        key = (
-            ("build_fn", self.build_fn, P, L, n_classes, _hashable(self._build_params())),
-            float(self.learning_rate),
-            int(self.batch_size),
-            from_logits,
-        )
-        try:
-            hash(key)
-        except TypeError:
-            key = None  # an unhashable build_fn: a trainer of its own, not cached
-        return model, network, key, build_template, from_logits
-
     # --------------------------------------------------------------------- fit
-    def _encode_target(self, y: np.ndarray) -> np.ndarray:
-        """Set ``classes_`` and ``positive_class_``; return class indices."""
-        if self.positive_class is not None:
-            y_enc = binarize_target(y, self.positive_class)
-            self.classes_ = np.array([0, 1])
-            self.positive_class_ = self.positive_class
-            return y_enc
-        if self._binary_only:
-            binarize_target(y, None)  # exactly two classes, or its error
-        classes, y_enc = np.unique(y, return_inverse=True)
-        if classes.shape[0] < 2:
-            raise ValueError(
-                f"y must contain at least two classes. Received: a single class "
-                f"{classes.tolist()!r}."
-            )
-        self.classes_ = classes
-        self.positive_class_ = classes[1] if classes.shape[0] == 2 else None
-        return y_enc.astype(np.int64)
-
     def fit(self, X, y):
         """Train the network on landmark sequences.
 
@@ -448,108 +300,6 @@ class KerasLandmarkClassifier(LandmarkTagsMixin, ClassifierMixin, BaseEstimator)
 
     def _describe(self) -> str:
         return ""
-
-    def _class_weights(self, y_enc: np.ndarray) -> np.ndarray:
-        """Per-class loss weights, indexed by the encoded label."""
-        k = len(self.classes_)
-        if self.class_weight is None:
-            return np.ones(k)
-        if isinstance(self.class_weight, str):
-            return compute_class_weight("balanced", classes=np.arange(k), y=y_enc)
-        unknown = [key for key in self.class_weight if not np.any(self.classes_ == key)]
-        if unknown:
-            raise ValueError(
-                f"class_weight has keys that are not in classes_={self.classes_.tolist()!r}. "
-                f"Received: class_weight={self.class_weight!r}"
-            )
-        weights = np.ones(k)
-        for i, label in enumerate(self.classes_):
-            for key, value in self.class_weight.items():
-                if np.all(key == label):
-                    if not (isinstance(value, numbers.Real) and value >= 0):
-                        raise ValueError(
-                            "class_weight values must be non-negative numbers. "
-                            f"Received: class_weight={self.class_weight!r}"
-                        )
-                    weights[i] = float(value)
-        return weights
-
-    def _split(self, X: np.ndarray, y_enc: np.ndarray, seed: int, n_classes: int = 2):
-        """Stratified train/validation split; ``val`` is None when skipped."""
-        frac = float(self.validation_fraction)
-        if frac == 0:
-            return X, y_enc, None
-        n = X.shape[0]
-        n_val = math.ceil(frac * n)
-        least = max(2, n_classes)
-        if n_val < least or n - n_val < least or np.bincount(y_enc, minlength=n_classes).min() < 2:
-            warnings.warn(
-                f"Too few samples for a stratified validation split of {n} samples with "
-                f"validation_fraction={frac}; training on all samples without validation "
-                "or early stopping.",
-                UserWarning,
-                stacklevel=3,
-            )
-            return X, y_enc, None
-        X_tr, X_val, y_tr, y_val = train_test_split(
-            X, y_enc, test_size=n_val, stratify=y_enc, random_state=seed
-        )
-        return X_tr, y_tr, (X_val, y_val)
-
-    def _train(self, trainer, network, scale, X_tr, y_tr, val, class_w, seed):
-        """Run the epochs with early stopping; returns ``(history, epoch_times)``.
-
-        The epochs run on the cached trainer of this configuration: it starts
-        from ``network``'s initial state and the trained state is copied back
-        into ``network``. Inputs are standardised here with the model's own
-        ``scale`` layer (the same operation as at inference).
-        """
-        import tensorflow as tf
-
-        def tensors(X, y_enc):
-            X = tf.constant(X, tf.float32)
-            if scale is not None:
-                X = tf.cast(scale(X), tf.float32)
-            return [X, tf.constant(y_enc, tf.int64), tf.constant(class_w[y_enc], tf.float32)]
-
-        # Class weights enter the loss as per-sample weights, the validation loss
-        # included, so early stopping monitors the training objective.
-        args = tensors(X_tr, y_tr) + ([] if val is None else tensors(*val))
-        # Own shuffling from the seed: repeatable without touching the global
-        # TensorFlow / NumPy / Python seeds.
-        order_rng = np.random.RandomState(seed)
-        history = {"loss": [], "accuracy": []}
-        if val is not None:
-            history.update(val_loss=[], val_accuracy=[])
-        epoch_times = []
-        best, best_weights, wait = np.inf, None, 0
-        with trainer.lock:
-            epoch_fn = trainer.epoch_function(validated=val is not None)
-            trainer.load(network)
-            for epoch in range(int(self.epochs)):
-                tick = time.perf_counter()
-                order = tf.constant(order_rng.permutation(X_tr.shape[0]).astype(np.int32))
-                logs = [float(v) for v in epoch_fn(order, *args)]
-                epoch_times.append(time.perf_counter() - tick)
-                for name, value in zip(history, logs, strict=True):
-                    history[name].append(value)
-                if self.verbose >= 2:
-                    shown = " - ".join(f"{k}: {v[-1]:.4f}" for k, v in history.items())
-                    print(f"Epoch {epoch + 1}/{self.epochs} - {epoch_times[-1]:.2f}s - {shown}")
-                if val is None:
-                    continue
-                # Early stopping as keras.callbacks.EarlyStopping(monitor="val_loss",
-                # patience=patience, restore_best_weights=True).
-                if logs[2] < best:
-                    best, best_weights, wait = logs[2], trainer.model.get_weights(), 0
-                else:
-                    wait += 1
-                    if wait >= int(self.patience):
-                        break
-            trainer.store(network)
-        if best_weights is not None:
-            network.set_weights(best_weights)
-        return history, epoch_times
 
     # ----------------------------------------------------------------- predict
     def _check_predict_input(self, X) -> np.ndarray:
@@ -671,85 +421,3 @@ class KerasLandmarkClassifier(LandmarkTagsMixin, ClassifierMixin, BaseEstimator)
         tags.classifier_tags.multi_class = not self._binary_only
         tags.non_deterministic = False
         return tags
-
-    # ---------------------------------------------------------------- pickling
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        state.pop("_predict_fn", None)
-        if "model_" in state:
-            state["model_"] = _model_to_bytes(state["model_"])
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        if isinstance(state.get("model_"), bytes):
-            state["model_"] = _model_from_bytes(state["model_"])
-        super().__setstate__(state)
-        if "model_" in state:
-            self._predict_fn = self._make_predict_fn()
-
-
-def _standardize_layer(mean, std, n_landmarks: int):
-    """The ``standardize`` Normalization layer, or None without statistics."""
-    if mean is None:
-        return None
-    from keras import layers
-
-    mean = np.asarray(mean, dtype=np.float32).reshape(2, n_landmarks)
-    std = np.asarray(std, np.float32).reshape(2, n_landmarks)
-    std = np.where(std > 1e-12, std, 1.0).astype(np.float32)
-    return layers.Normalization(axis=(-2, -1), mean=mean, variance=std**2, name="standardize")
-
-
-def _signature(fn):
-    try:
-        return inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return None
-
-
-def _takes_argument(fn, name: str) -> bool:
-    params = _signature(fn)
-    return params is not None and name in params and name not in _SHAPE_ARGS
-
-
-def _accepts(fn, names) -> bool:
-    """Whether ``fn`` takes every argument in ``names`` (by name or ``**kwargs``)."""
-    params = _signature(fn)
-    if params is None:
-        return False
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return True
-    return all(_takes_argument(fn, name) for name in names)
-
-
-def _hashable(params: dict):
-    """A hashable stand-in for the build parameters (joblib's hash if need be)."""
-    items = tuple(sorted(params.items()))
-    try:
-        hash(items)
-        return items
-    except TypeError:
-        import joblib
-
-        return ("joblib", joblib.hash(items))
-
-
-def _model_to_bytes(model) -> bytes:
-    """Serialise a Keras model to the bytes of a native ``.keras`` file."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.keras")
-        model.save(path)
-        with open(path, "rb") as fh:
-            return fh.read()
-
-
-def _model_from_bytes(data: bytes):
-    """Inverse of :func:`_model_to_bytes`."""
-    import keras
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.keras")
-        with open(path, "wb") as fh:
-            fh.write(data)
-        return keras.models.load_model(path)
