@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+from _ckplus_dispatch import dispatch
 from _ckplus_protocol import (
     MODELS,
     BenchmarkInputError,
@@ -242,44 +242,6 @@ def _ig_path_record(cfg, data, store, memory, target, tr, n_total) -> int:
 
 
 # ----------------------------------------------------------------------------- all units
-def _by_value(call, data):
-    """``call`` (a partial of ``run_unit``) pickled by value with cloudpickle.
-
-    The benchmark's modules are not installed, so a worker process (a Dask
-    worker on another machine above all) cannot import them; the wrapper ships
-    their code and the Config / Data objects with the call.
-    """
-    import cloudpickle
-    from joblib import wrap_non_picklable_objects
-
-    names = {"_ckplus_protocol", "_ckplus_runner", type(data).__module__}
-    for name in names - {"__main__"}:  # __main__ goes by value anyway
-        cloudpickle.register_pickle_by_value(sys.modules[name])
-    return wrap_non_picklable_objects(call)
-
-
-def _dispatch(units, args, data):
-    """Run ``units`` (partials of ``run_unit``): serially, on local processes or on Dask."""
-    from joblib import Parallel, delayed, parallel_config
-
-    if not getattr(args, "scheduler", None) and args.jobs <= 1:
-        for call in units:
-            yield call()
-        return
-    units = [delayed(_by_value(call, data))() for call in units]
-    if getattr(args, "scheduler", None):
-        from distributed import Client
-
-        client = Client(args.scheduler)
-        try:
-            with parallel_config(backend="dask", wait_for_workers_timeout=60):
-                yield from Parallel(n_jobs=-1, return_as="generator_unordered")(units)
-        finally:
-            client.close()
-        return
-    yield from Parallel(n_jobs=args.jobs, return_as="generator_unordered")(units)
-
-
 def run_all(cfg, data, store, args, *, n_total: int) -> float:
     """Run (or reuse) every unit, then the ensembles and the timing probe; returns wall s."""
     from functools import partial
@@ -297,14 +259,15 @@ def run_all(cfg, data, store, args, *, n_total: int) -> float:
                     "use more subjects or fewer emotions."
                 )
     per_unit = unit_size(cfg, data)
+    out = Path(args.out).absolute()  # a worker's working folder may differ
     units = [
-        partial(run_unit, cfg, data, args.out, store.key, seed, emo, n_total, not args.verbose)
+        partial(run_unit, cfg, data, out, store.key, seed, emo, n_total, not args.verbose)
         for seed in range(cfg.seeds)
         for emo in data.emotions
     ]
     bar = tqdm(total=len(units) * per_unit, desc="runs", unit="run", disable=args.no_progress)
     start = time.perf_counter()
-    for result in _dispatch(units, args, data):
+    for result in dispatch(units, args, data):
         store.reused += result["reused"]
         bar.update(per_unit)
         bar.set_postfix_str(f"done {result['emotion']} seed={result['seed']}")

@@ -474,7 +474,11 @@ def main(argv=None) -> int:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices
     # Convergence of IG is recorded per selection (relative_delta) and shown in the report.
     warnings.filterwarnings("ignore", message="Integrated Gradients did not converge")
-    timer = runner.run_all(cfg, data, store, args, n_total=n_total)
+    try:
+        timer = runner.run_all(cfg, data, store, args, n_total=n_total)
+    except BenchmarkInputError as exc:  # e.g. a Dask cluster whose workers cannot run a unit
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     report.write_all(args.out, cfg, data, store, models=MODELS, wall_s=timer)
     print(
         f"[ckplus] {store.reused} cached runs reused; wall time {timer:.0f} s; "

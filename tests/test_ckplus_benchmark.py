@@ -479,6 +479,73 @@ def test_dask_scheduler_and_local_jobs_equal_the_serial_run(tiny_run, tmp_path):
     assert accuracies(jobs_out) == accuracies(serial_out)
 
 
+_BLOCK_IGSELECT = """
+import sys
+
+
+class _Block:  # a worker environment without igselect
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "igselect":
+            raise ModuleNotFoundError(f"No module named {name!r}")
+
+
+sys.meta_path.insert(0, _Block())
+for name in [m for m in sys.modules if m.split(".")[0] == "igselect"]:
+    del sys.modules[name]
+"""
+
+
+def test_dask_worker_that_cannot_load_a_unit_fails_the_run(tmp_path, capsys, monkeypatch):
+    """--scheduler with a worker that cannot import igselect stops at once, naming the
+    scheduler, the worker and its error (it used to hang: the worker died reading the
+    task). Without the test task per worker, the unit's own task fails just as promptly.
+
+    Cost: 6 s on 2 cores (one worker process, which fails before importing TensorFlow)."""
+    pytest.importorskip("distributed")
+    import threading
+
+    from distributed import LocalCluster
+
+    block = tmp_path / "block_igselect.py"
+    block.write_text(_BLOCK_IGSELECT)
+    argv = ["--tiny", "--no-progress", "--landmarks", "16", "--selectors", "none"]
+    result = {}
+
+    def run(out, address):
+        result.clear()
+        try:
+            result["rc"] = ckplus.main([*argv, "--out", str(out), "--scheduler", address])
+        except Exception as exc:
+            result["exc"] = exc
+
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,  # 2 slots: joblib runs a 1-slot cluster in-process
+        processes=True,
+        dashboard_address=None,
+        preload=[str(block)],
+    ) as cluster:
+        address = cluster.scheduler_address
+        worker = next(iter(cluster.workers.values())).worker_address
+        thread = threading.Thread(target=run, args=(tmp_path / "probe", address), daemon=True)
+        thread.start()
+        thread.join(60)
+        assert not thread.is_alive(), "the run hangs"
+        assert result == {"rc": 2}
+        err = capsys.readouterr().err
+        assert f"error: the Dask cluster at {address} cannot run" in err
+        assert f"worker {worker}: ModuleNotFoundError: No module named 'igselect'" in err
+
+        monkeypatch.setattr(sys.modules["_ckplus_dispatch"], "probe_workers", lambda *a: 1)
+        thread = threading.Thread(target=run, args=(tmp_path / "unit", address), daemon=True)
+        thread.start()
+        thread.join(60)
+        assert not thread.is_alive(), "the run hangs without the test task"
+    exc = result["exc"]
+    assert isinstance(exc, RuntimeError)
+    assert str(exc).startswith(f"a unit failed on the Dask cluster at {address}: ModuleNotFound")
+
+
 # ------------------------------------------------------------------ IG vs random (must show)
 @pytest.mark.slow
 def test_ig_beats_random_at_two_landmarks():
