@@ -60,6 +60,24 @@ def test_saliency_and_input_x_gradient_closed_forms():
     assert saliency(model, X).dtype == np.float32
 
 
+def test_input_x_gradient_with_baselines_is_complete_on_a_linear_model():
+    """(x - b) * w: each feature's share of F(x) - F(b), for a shared or per-input b."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(5, 4)).astype(np.float32)
+    b = rng.normal(size=4).astype(np.float32)
+    out = input_x_gradient(_linear, X, b, target=0)
+    assert_allclose(out, (X - b) * W, rtol=1e-5, atol=1e-6)
+    assert_allclose(out.sum(1), (X @ W) - b @ W, rtol=1e-5, atol=1e-5)  # completeness
+    per_input = rng.normal(size=X.shape).astype(np.float32)
+    assert_allclose(
+        input_x_gradient(_linear, X, per_input, target=0), (X - per_input) * W, atol=1e-6
+    )
+    # translation invariance: shifting inputs and baseline alike leaves it unchanged
+    shifted = input_x_gradient(_linear, X + 7.0, b + 7.0, target=0)
+    assert_allclose(shifted, out, atol=1e-5)
+    assert np.abs(input_x_gradient(_linear, X + 7.0, target=0) - out).max() > 1.0
+
+
 def test_gradient_shap_converges_to_expected_baseline_closed_form():
     """Linear F = w . x: every draw gives (x - b_j) * w, so the mean tends to (x - E[b]) * w."""
     rng = np.random.default_rng(2)
@@ -255,6 +273,7 @@ def test_aggregate_landmark_scores_shapes():
     [
         (lambda m, X, b: saliency(m, X, target=2), "target=2"),
         (lambda m, X, b: input_x_gradient(m, X, target=-1), r"'target' parameter .*Got -1"),
+        (lambda m, X, b: input_x_gradient(m, X, b), r"baselines.shape=\(4, 3, 2, 5\)"),
         (lambda m, X, b: saliency(m, X, batch_size=0), r"'batch_size' parameter .*Got 0"),
         (lambda m, X, b: saliency(m, X[:, :, :1]), r"X.shape=\(6, 3, 1, 5\)"),
         (lambda m, X, b: gradient_shap(m, X, b, n_samples=0), r"'n_samples' .*Got 0"),

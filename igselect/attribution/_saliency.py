@@ -1,4 +1,4 @@
-"""Gradients at the input: saliency ``|dF/dx|`` and input x gradient ``x * dF/dx``.
+"""Gradients at the input: saliency ``|dF/dx|`` and input x gradient ``(x - b) * dF/dx``.
 
 Both are one gradient evaluation per sample through the shared core
 (:mod:`._gradients`): the fast EMO engine's hand-written backward pass for
@@ -12,6 +12,7 @@ import numpy as np
 from .._validation import validate_params
 from ._gradients import (
     GRADIENT_CONSTRAINTS,
+    _check_baselines,
     _check_X,
     _resolve_model,
     gradients_at,
@@ -22,12 +23,17 @@ from ._gradients import (
 __all__ = ["input_x_gradient", "saliency"]
 
 
-def _input_gradients(model, X, target, batch_size) -> tuple[np.ndarray, np.ndarray, tuple]:
+def _input_gradients(
+    model, X, target, batch_size, baselines=None
+) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """``(x - b, dF/dx, X's shape)`` in the model's layout; ``b = 0`` without baselines."""
     model = _resolve_model(model)
     X_feed, out_shape = _check_X(model, X)
+    B_feed = None if baselines is None else _check_baselines(baselines, X_feed, out_shape)
     runner, _, _, batch_size, _ = prepare(model, X_feed, target, batch_size)
     jit = use_jit(runner, model, X_feed.shape[1:], X_feed.shape[0])
-    return X_feed, gradients_at(runner, X_feed, batch_size, jit=jit), out_shape
+    grads = gradients_at(runner, X_feed, batch_size, jit=jit)
+    return (X_feed if B_feed is None else X_feed - B_feed), grads, out_shape
 
 
 @validate_params(GRADIENT_CONSTRAINTS, prefer_skip_nested_validation=True)
@@ -66,13 +72,24 @@ def saliency(model, X, *, target: int = 1, batch_size: int | None = None) -> np.
     return np.abs(grads).reshape(out_shape)
 
 
-@validate_params(GRADIENT_CONSTRAINTS, prefer_skip_nested_validation=True)
-def input_x_gradient(model, X, *, target: int = 1, batch_size: int | None = None) -> np.ndarray:
-    """Input x gradient: ``x * dF/dx`` of one output column at every input.
+@validate_params(
+    {**GRADIENT_CONSTRAINTS, "baselines": ["array-like", None]},
+    prefer_skip_nested_validation=True,
+)
+def input_x_gradient(
+    model, X, baselines=None, *, target: int = 1, batch_size: int | None = None
+) -> np.ndarray:
+    """Input x gradient: ``(x - b) * dF/dx`` of one output column at every input.
 
-    For a linear model ``F(x) = w . x`` this is ``x * w``, each feature's
-    contribution to ``F``; it is Integrated Gradients with a zero baseline and
-    a single quadrature node at ``x``.
+    For a linear model ``F(x) = w . x`` this is ``(x - b) * w``, each
+    feature's contribution to ``F(x) - F(b)``; it is Integrated Gradients with
+    a single quadrature node at ``x``. With ``baselines=None`` (``b = 0``) it
+    is the textbook ``x * dF/dx`` (Shrikumar et al., 2016; captum's
+    ``InputXGradient``), which assumes that ``x = 0`` means "absent". Landmark
+    coordinates have no such zero (the origin is a corner of the crop), so
+    :class:`~igselect.GlobalAttributionSelector` passes by default the mean
+    training sequence (every landmark at its average position), a reference
+    that tells nothing about any one sample.
 
     Parameters
     ----------
@@ -80,6 +97,9 @@ def input_x_gradient(model, X, *, target: int = 1, batch_size: int | None = None
         See :func:`saliency`.
     X : array-like of shape (n_samples, ...)
         Inputs.
+    baselines : array-like, default=None
+        The reference ``b``: the shape of one sample (shared), ``(1, ...)`` or
+        the shape of X (one per input). ``None`` means zeros.
     target : int, default=1
         Output column.
     batch_size : int, optional
@@ -96,6 +116,8 @@ def input_x_gradient(model, X, *, target: int = 1, batch_size: int | None = None
     >>> f = lambda x: tf.matmul(x, tf.constant([[2.0], [-1.0]]))
     >>> input_x_gradient(f, np.array([[3.0, 4.0]]), target=0)
     array([[ 6., -4.]], dtype=float32)
+    >>> input_x_gradient(f, np.array([[3.0, 4.0]]), [1.0, 1.0], target=0)
+    array([[ 4., -3.]], dtype=float32)
     """
-    X_feed, grads, out_shape = _input_gradients(model, X, target, batch_size)
-    return (X_feed * grads).astype(np.float32).reshape(out_shape)
+    diff, grads, out_shape = _input_gradients(model, X, target, batch_size, baselines)
+    return (diff * grads).astype(np.float32).reshape(out_shape)
