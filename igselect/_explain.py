@@ -12,10 +12,11 @@ landmarks (they are applied as they are), the selector keeps its landmarks,
 and the final classifier's Keras ``model_`` is attributed on what it sees.
 The scores of the kept landmarks are put back in their place among the 468
 (the others get 0), so the heatmap shows only the landmarks the model uses.
-The baselines of IG, GradientSHAP and occlusion are the selector's fitted
-``baselines_`` (one per other class with the default "typical"), run
-through the same steps; without a selector, zeros (occlusion: the mean
-position, i.e. the input itself for one sample, so give a selector). Occlusion needs only ``predict_proba``, so it also explains pipelines
+The baselines of IG, GradientSHAP, occlusion and input x gradient are the
+selector's fitted ``baselines_`` (for example one per other class with
+"typical", the mean training sequence with "mean"), run through the same
+steps; without a selector, zeros (occlusion: the mean position, i.e. the
+input itself for one sample, so give a selector). Occlusion needs only ``predict_proba``, so it also explains pipelines
 without a Keras model (e.g. an SVM).
 
 Errors the user can fix (a missing input, an unreadable model file, no face)
@@ -185,6 +186,9 @@ def _attribute(method, classifier, Xt, base, column, n_steps):
     if method == "gradient_shap":
         a = attr.gradient_shap(model, Xt, base, target=column, n_samples=64, random_state=0)
         return attr.aggregate_landmark_scores(a)[0]
+    if method == "input_x_gradient" and base is not None:
+        out = [attr.input_x_gradient(model, Xt, b[None], target=column) for b in base]
+        return np.mean([attr.aggregate_landmark_scores(a)[0] for a in out], axis=0)
     if method == "occlusion":
         target = model if model is not None else classifier.predict_proba
         bases = ["mean"] if base is None else list(base)

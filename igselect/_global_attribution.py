@@ -13,7 +13,9 @@ and reduces the attributions to one score per landmark:
   reference distribution, one row;
 - ``"occlusion"``: the probability drop when a landmark takes the value it
   has in a baseline, one row per baseline (needs only ``predict_proba``);
-- ``"saliency"``, ``"input_x_gradient"``, ``"grad_cam"``: no baseline, one row;
+- ``"input_x_gradient"``: ``(x - b) * dF/dx``, one gradient per input and one
+  row per baseline (with ``"onset"`` one baseline per input, one row);
+- ``"saliency"``, ``"grad_cam"``: no baseline, one row;
 - a callable ``f(estimator, X, y, positive_class) -> (L,)``: one row.
 
 The score of a landmark is the mean over the inputs of
@@ -39,7 +41,16 @@ ATTRIBUTIONS = (
     "occlusion",
 )
 #: Methods that compare each input with baselines (the others ignore ``baselines``).
-BASELINE_METHODS = ("integrated_gradients", "gradient_shap", "occlusion")
+BASELINE_METHODS = ("integrated_gradients", "gradient_shap", "occlusion", "input_x_gradient")
+#: What ``baselines="auto"`` means per method. IG and GradientSHAP contrast each input
+#: with the other classes (the paper's typical samples); occlusion and input x gradient
+#: need the value that stands for "no information" about a landmark, its mean position.
+AUTO_BASELINES = {
+    "integrated_gradients": "typical",
+    "gradient_shap": "typical",
+    "occlusion": "mean",
+    "input_x_gradient": "mean",
+}
 
 
 def _positive_label(estimator, positive_class, *, binarised: bool):
@@ -202,6 +213,10 @@ def _global_attribution_scores(
             "baseline_indices": indices,
         }
     model = _keras_model(estimator, attribution)
+    if attribution == "input_x_gradient":
+        return _input_x_gradient_scores(
+            model, X, y, rows, baselines, complement, column, batch_size, params
+        )
     if attribution == "gradient_shap":
         base, labels, indices = _make_baselines(
             baselines, X, y, complement, model, column, batch_size
@@ -217,6 +232,35 @@ def _global_attribution_scores(
             "baseline_labels": labels,
             "baseline_indices": indices,
         }
-    function = getattr(attr, attribution)  # saliency, input_x_gradient, grad_cam
+    function = getattr(attr, attribution)  # saliency, grad_cam
     scores = _mean_scores(function(model, X_in, target=column, batch_size=batch_size, **params))
     return _one_row(scores, X)
+
+
+def _input_x_gradient_scores(model, X, y, rows, baselines, complement, column, batch_size, params):
+    """``(x - b) * dF/dx`` for every baseline ``b``, from one gradient per input."""
+    from .attribution._saliency import _input_gradients
+
+    if params:
+        raise TypeError(
+            "input_x_gradient takes no attribution_params (its baselines come from the "
+            f"selector's `baselines`). Received: attribution_params={params!r}"
+        )
+    X_in = X[rows]
+    _, grads, _ = _input_gradients(model, X_in, column, batch_size)
+    grads = grads.reshape(X_in.shape)
+    if isinstance(baselines, str) and baselines == "onset":
+        base = _onset_baselines(X_in)
+        return {
+            "scores_per_baseline": _mean_scores((X_in - base) * grads)[None],
+            "baselines": base,
+            "baseline_labels": np.full(len(rows), "onset", dtype=object),
+            "baseline_indices": np.asarray(rows, dtype=np.int64),
+        }
+    base, labels, indices = _make_baselines(baselines, X, y, complement, model, column, batch_size)
+    return {
+        "scores_per_baseline": np.stack([_mean_scores((X_in - b) * grads) for b in base]),
+        "baselines": base,
+        "baseline_labels": labels,
+        "baseline_indices": indices,
+    }

@@ -21,7 +21,12 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted, check_memory
 
-from ._global_attribution import ATTRIBUTIONS, BASELINE_METHODS, _global_attribution_scores
+from ._global_attribution import (
+    ATTRIBUTIONS,
+    AUTO_BASELINES,
+    BASELINE_METHODS,
+    _global_attribution_scores,
+)
 from ._global_ig import (
     N_LANDMARKS_CONSTRAINT,
     _fit_full_estimator,
@@ -42,7 +47,7 @@ from ._validation import (
 
 __all__ = ["GlobalAttributionSelector", "GlobalIGSelector"]
 
-_BASELINE_STRATEGIES = ("typical", "confident", "others", "zeros", "mean", "onset")
+_BASELINE_STRATEGIES = ("auto", "typical", "confident", "others", "zeros", "mean", "onset")
 _INPUTS = ("positive", "all")
 #: Median relative completeness residual above which ``fit`` warns.
 _DELTA_TOLERANCE = 0.05
@@ -95,8 +100,11 @@ class GlobalAttributionSelector(RankedLandmarkSelectorMixin, BaseEstimator):
         - ``"occlusion"``: the drop in the positive probability when a
           landmark takes its value in a baseline, in every frame
           (:func:`~igselect.attribution.occlusion`);
-        - ``"saliency"``, ``"input_x_gradient"``, ``"grad_cam"``: no
-          baseline (``baselines`` is ignored);
+        - ``"input_x_gradient"``: ``(x - b) * dF/dx`` at each input,
+          averaged over the baselines ``b``
+          (:func:`~igselect.attribution.input_x_gradient`);
+        - ``"saliency"``, ``"grad_cam"``: no baseline (``baselines`` is
+          ignored);
         - a callable ``f(estimator, X, y, positive_class) -> scores`` of
           shape ``(n_landmarks,)``, called with the fitted estimator and the
           training data, like ``SelectFromModel(importance_getter=)``.
@@ -116,15 +124,21 @@ class GlobalAttributionSelector(RankedLandmarkSelectorMixin, BaseEstimator):
     classes : array-like, default=None
         All class labels of the problem. Classes listed here but absent from
         ``y`` get no "typical" or "confident" baseline; ``fit`` warns.
-    baselines : {"typical", "confident", "others", "zeros", "mean", "onset"} \
-or array-like, default="typical"
-        Baselines of ``"integrated_gradients"``, ``"gradient_shap"`` and
-        ``"occlusion"``: ``"typical"``, the standardised medoid of each other
+    baselines : {"auto", "typical", "confident", "others", "zeros", "mean", "onset"} \
+or array-like, default="auto"
+        Baselines of ``"integrated_gradients"``, ``"gradient_shap"``,
+        ``"occlusion"`` and ``"input_x_gradient"``. ``"auto"`` is
+        ``"typical"`` for IG and GradientSHAP (a contrast with the other
+        classes, the paper's choice) and ``"mean"`` for occlusion and input x
+        gradient (a landmark at its mean position carries no information,
+        whereas landmark coordinates have no natural zero; the default used
+        to be ``"typical"`` for every method, see "Choosing an attribution
+        method" in the user guide). ``"typical"``, the standardised medoid of each other
         class; ``"confident"``, each other class's sample with the lowest
         positive probability; ``"others"``, every training sample of the
         other classes (GradientSHAP's natural reference distribution);
         ``"zeros"``; ``"mean"``, the mean training sequence; ``"onset"``
-        (IG and occlusion), each input's first frame repeated; or an array of shape
+        (not GradientSHAP), each input's first frame repeated; or an array of shape
         (P, 2, L) or (k, P, 2, L). See :class:`GlobalIGSelector`.
     inputs : {"positive", "all"}, default="positive"
         Samples to attribute: the training samples of the positive class or
@@ -223,7 +237,7 @@ or array-like, default="typical"
         n_landmarks: int | float | Callable[[int], int] = 64,
         positive_class=None,
         classes=None,
-        baselines="typical",
+        baselines="auto",
         inputs: str = "positive",
         n_steps: int | str = 64,
         method: str = "riemann_right",
@@ -264,6 +278,8 @@ or array-like, default="typical"
         _resolve_n_landmarks(self.n_landmarks, X.shape[3])
         attribution = self._attribution()
         if isinstance(self.baselines, str):
+            if self.baselines == "auto":
+                return AUTO_BASELINES.get(attribution) if isinstance(attribution, str) else None
             if self.baselines == "onset":
                 if attribution == "gradient_shap":
                     raise ValueError(
@@ -290,7 +306,7 @@ or array-like, default="typical"
             )
         return base
 
-    def _resolve_classes(self, y, estimator):
+    def _resolve_classes(self, y, estimator, baselines):
         present = np.unique(y)
         positive = self.positive_class
         if positive is None:
@@ -299,14 +315,10 @@ or array-like, default="typical"
         complement = [c for c in present.tolist() if c != positive]
         if self.classes is not None:
             missing = [c for c in np.asarray(self.classes).tolist() if c not in present]
-            if (
-                missing
-                and isinstance(self.baselines, str)
-                and self.baselines in ("typical", "confident")
-            ):
+            if missing and isinstance(baselines, str) and baselines in ("typical", "confident"):
                 warnings.warn(
                     f"Class(es) {missing!r} of `classes` have no samples in y, so they get no "
-                    f"{self.baselines!r} baseline; using the classes present: {complement!r}.",
+                    f"{baselines!r} baseline; using the classes present: {complement!r}.",
                     UserWarning,
                     stacklevel=3,
                 )
@@ -353,7 +365,7 @@ or array-like, default="typical"
         X = check_landmark_array(X)
         y = check_landmark_target(y, X.shape[0])
         baselines = self._check_params(X)
-        positive, complement = self._resolve_classes(y, self.estimator)
+        positive, complement = self._resolve_classes(y, self.estimator, baselines)
         estimator = self._make_estimator(positive)
         binarised = not self.prefit and "positive_class" not in estimator.get_params(deep=False)
         if self.prefit:

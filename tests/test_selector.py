@@ -260,7 +260,7 @@ def test_positive_class_none(data, fitted_clf):
     # binary y: the larger label is the positive class
     keep = y != "class_0"
     sel = GlobalIGSelector(_tiny(positive_class="class_2"), prefit=False, n_landmarks=3)
-    assert sel._resolve_classes(y[keep], None)[0] == "class_2"
+    assert sel._resolve_classes(y[keep], None, "typical")[0] == "class_2"
     # the estimator's own positive_class is used when the selector has none
     sel = _prefit(fitted_clf, positive_class=None)
     _fit_quiet(sel, X, y)
