@@ -62,7 +62,12 @@ print(
 # Every method on the same network
 # --------------------------------
 net = dict(n_filters=8, lstm_units=16, dense_units=16, learning_rate=3e-3, epochs=60)
-rows = {m: [] for m in ATTRIBUTIONS}
+# Every method with its default baselines ("auto"), and the two configurations that were the
+# default before: input x gradient against zeros, occlusion against one typical sample per class.
+configs = {m: (m, "auto") for m in ATTRIBUTIONS}
+configs["input_x_gradient (zeros, old default)"] = ("input_x_gradient", "zeros")
+configs["occlusion (typical, old default)"] = ("occlusion", "typical")
+rows = {name: [] for name in configs}
 memory = joblib.Memory(tempfile.mkdtemp(prefix="igselect_london_"), verbose=0)
 train_seconds = []
 
@@ -82,10 +87,11 @@ for seed in args.seeds:
         random_state=seed,
     ).fit(aligned, y)
     train_seconds.append(time.perf_counter() - start)
-    for method in ATTRIBUTIONS:
+    for name, (method, baselines) in configs.items():
         selector = GlobalAttributionSelector(
             EmoClassifier(**net),
             attribution=method,
+            baselines=baselines,
             n_landmarks=64,
             positive_class="smiling",
             n_steps=32,
@@ -98,7 +104,7 @@ for seed in args.seeds:
         top = selector.ranking_[:64]
         report = bias_report(selector)
         mass = sum(report.region_shares[r] for r in ("lips", "left_cheek", "right_cheek"))
-        rows[method].append(
+        rows[name].append(
             [
                 np.isin(top, lips_cheeks).mean(),
                 mass,
