@@ -22,7 +22,7 @@ import sys
 import time
 from uuid import uuid4
 
-from _ckplus_protocol import BenchmarkInputError
+from _ckplus_config import BenchmarkInputError
 
 #: Seconds to connect to the scheduler, for a first worker, and for every worker's
 #: test task (importing igselect and its dependencies on a busy machine).

@@ -1,21 +1,17 @@
 """Pipelines and per-run protocol of the CK+ benchmark (see ``ckplus.py``).
 
 One *run* is one (emotion, L, model, seed) cell of the paper's Tables 6-7 (or
-an SVM baseline row). Every run is stored as one JSON file in ``<out>/runs/``,
-written atomically, so an interrupted benchmark continues where it stopped.
+an SVM baseline row): the pipelines (aligner, IG or shoot-out selector, T-EMO,
+R-EMO, SVMs), the subject-grouped outer split, and the fit and test of each
+model on the selected landmarks. The runs are stored by ``_ckplus_store``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import tempfile
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
+from _ckplus_config import ATTRIBUTION_SELECTORS, GRID_KEYS, SELECTORS, BenchmarkInputError, Config
 from sklearn.model_selection import GridSearchCV, GroupKFold, GroupShuffleSplit
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -23,90 +19,6 @@ from sklearn.svm import SVC, LinearSVC
 
 from igselect._validation import binarize_target
 from igselect.evaluation import BinarizedClassifier, FlattenLandmarks, binary_metrics
-
-MODELS = ("T-EMO", "R-EMO", "SVM-linear", "SVM-rbf")
-
-
-class BenchmarkInputError(Exception):
-    """Bad input data or options; ``main`` prints it and returns exit status 2."""
-
-
-GRID_KEYS = {"F": "n_filters", "Q": "lstm_units", "R": "dense_units"}
-
-
-@dataclass
-class Config:
-    """Every knob of one benchmark mode (``--tiny``, ``--quick``, ``--full``)."""
-
-    mode: str
-    landmark_counts: tuple[int, ...]
-    seeds: int
-    n_subjects: int  # built-in data only
-    n_frames: int  # built-in data and CK+
-    epochs: int
-    patience: int
-    learning_rate: float
-    batch_size: int
-    grid: dict = field(default_factory=dict)  # {"F": [...], "Q": [...], "R": [...]}
-    selector_net: dict = field(default_factory=dict)  # F, Q, R of the full-landmark T-EMO
-    svm_C: tuple[float, ...] = (0.1, 1.0, 10.0)
-    inner_folds: int = 3
-    test_size: float = 0.15
-    n_steps: int = 32
-    ig_batch_size: int | None = 512
-    # IG baselines of the selector: "onset" (each sequence's own frame 0 repeated, for
-    # onset-to-apex sequences: CK+ and the built-in data) or the paper's "typical".
-    baselines: str = "onset"
-    # What the classifiers (T-EMO, R-EMO, SVMs) see after selection: "motion", each kept
-    # landmark's displacement from the sequence's onset frame (OnsetDisplacement), or
-    # "coordinates", the aligned positions themselves (the paper's input). The selector's
-    # network always sees aligned coordinates, as in the paper.
-    features: str = "motion"
-    ensemble_landmarks: int = 64
-    ensemble_seeds: int = 1  # the 6-class ensemble is fitted for the first seeds only
-    dropout: float = 0.2
-    # Share of each net's training data held out for early stopping (the paper's 10%).
-    # 0 trains for exactly ``epochs`` epochs: on a few dozen subjects the held-out
-    # part is a handful of samples and early stopping follows its noise.
-    validation_fraction: float = 0.1
-    # One-vs-rest sets are imbalanced (1 positive emotion : 5 others, as the paper
-    # notes); unweighted nets on small data then sit at the majority rate.
-    class_weight: str | None = "balanced"
-    # RBF SVM: gamma grid as multiples of sklearn's "scale" (1 / n_features on
-    # standardised features), searched jointly with C.
-    svm_gamma: tuple[float, ...] = (1.0,)
-    # Timing probe: T-EMO and R-EMO epochs on one fixed synthetic batch at each L
-    # (net size of ``selector_net``), where compute, not per-call overhead, dominates.
-    timing_probe: dict = field(
-        default_factory=lambda: {"n_samples": 256, "n_frames": 16, "epochs": 4}
-    )
-    # The selector shoot-out: every selector ranks once per (emotion, seed) on the
-    # training split; each classifier is fitted on its top L for every L below.
-    shootout_counts: tuple[int, ...] = (468, 64, 16, 8, 4, 2)
-    shootout_selectors: tuple[str, ...] = ()
-    shootout_classifiers: tuple[str, ...] = ("SVM-linear",)
-    shootout_svm_C: float = 0.1
-
-    def key(self, source: str) -> str:
-        """Hash of the settings a run depends on, and of the data source.
-
-        Cached runs are reused only on a match. The number of seeds, the list of
-        L values and the ensemble seeds are left out: each run is stored per
-        (emotion, L, model, seed), so adding seeds or L values reuses the others.
-        """
-        settings = asdict(self)
-        for name in (
-            "mode",
-            "seeds",
-            "landmark_counts",
-            "ensemble_seeds",
-            "shootout_counts",
-            "shootout_selectors",
-            "shootout_classifiers",
-        ):
-            settings.pop(name)
-        blob = json.dumps({"config": settings, "source": source}, sort_keys=True)
-        return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
 def _aligner():
@@ -172,22 +84,6 @@ def make_emo_pipeline(cfg, emotion, n_landmarks, memory, seed, *, randomized=Fal
     return Pipeline(steps)
 
 
-#: Attribution selectors of the shoot-out (name -> GlobalAttributionSelector's attribution);
-#: all share the full-landmark network of the (emotion, seed) through the joblib cache.
-ATTRIBUTION_SELECTORS = {
-    "IG": "integrated_gradients",
-    "GradientSHAP": "gradient_shap",
-    "Grad-CAM": "grad_cam",
-    "occlusion": "occlusion",
-    "saliency": "saliency",
-    "InputXGradient": "input_x_gradient",
-}
-#: Cheap rankings of the shoot-out (igselect.rankers): no network.
-CHEAP_SELECTORS = ("F-test", "motion", "SVM-weights", "random")
-SELECTORS = (*ATTRIBUTION_SELECTORS, *CHEAP_SELECTORS)
-SHOOTOUT_CLASSIFIERS = ("SVM-linear", "T-EMO")
-
-
 def make_ranker(cfg: Config, name: str, emotion, n_landmarks: int, memory, seed: int):
     """Aligner -> one shoot-out selector (``name`` of ``SELECTORS``), ranking all landmarks."""
     from igselect import rankers
@@ -249,58 +145,6 @@ def outer_split(groups, test_size: float, seed: int):
     """Subject-grouped train/test indices for one seed (shared by all emotions)."""
     gss = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
     return next(gss.split(np.zeros(len(groups)), groups=groups))
-
-
-# ----------------------------------------------------------------------------- run store
-class RunStore:
-    """One JSON per run in ``<out>/runs``; only runs with the current config key count."""
-
-    def __init__(self, out: Path, key: str):
-        self.dir = Path(out) / "runs"
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.key = key
-        self.reused = 0
-
-    def path(self, name: str) -> Path:
-        return self.dir / f"{name}.json"
-
-    def get(self, name: str):
-        p = self.path(name)
-        if not p.is_file():
-            return None
-        try:
-            rec = json.loads(p.read_text())
-        except (OSError, json.JSONDecodeError):
-            return None
-        return rec if rec.get("config_key") == self.key else None
-
-    def put(self, name: str, record: dict) -> dict:
-        record = {**record, "config_key": self.key}
-        fd, tmp = tempfile.mkstemp(dir=self.dir, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(record, fh, default=_jsonable)
-        os.replace(tmp, self.path(name))  # atomic: a killed run leaves no half file
-        return record
-
-    def all(self, prefix: str) -> list[dict]:
-        out = []
-        for p in sorted(self.dir.glob(f"{prefix}*.json")):
-            rec = self.get(p.stem)
-            if rec is not None:
-                out.append(rec)
-        return out
-
-
-def _jsonable(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
-def run_name(emotion, n_landmarks, model, seed) -> str:
-    return f"run_{emotion}_L{n_landmarks}_{model}_s{seed}"
 
 
 # ----------------------------------------------------------------------------- the runs

@@ -17,23 +17,21 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _ckplus_config import MODELS, BenchmarkInputError
 from _ckplus_dispatch import dispatch
 from _ckplus_protocol import (
-    MODELS,
-    BenchmarkInputError,
-    RunStore,
     fit_selection,
     make_emo_pipeline,
     make_ranker,
     make_shootout_classifier,
     model_features,
     outer_split,
-    run_name,
     run_remo,
     run_svm,
     run_temo,
     timing_probe,
 )
+from _ckplus_store import RunStore, run_name
 
 from igselect.evaluation import evaluate_selection, precision_at_k
 

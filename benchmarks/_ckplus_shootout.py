@@ -8,10 +8,10 @@ from __future__ import annotations
 import csv
 
 import numpy as np
+from _ckplus_report_tables import CHANCE_MARK, markdown_table
 
 from igselect.evaluation import beats_majority, mean_se, selection_stability
 
-MARK = "†"
 CSV_FIELDS = [
     "source",
     "emotion",
@@ -30,12 +30,6 @@ CSV_FIELDS = [
     "precision_at_64",
     "precision_moving_at_64",
 ]
-
-
-def _table(header, rows) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _cells(shoots):
@@ -141,10 +135,10 @@ def _accuracy_table(cells, selectors, counts, classifier, key) -> str:
                     [c["majority_rate"] for c in sub],
                     [c["n_test"] for c in sub],
                 )
-                text += "" if check.beats else f" {MARK}"
+                text += "" if check.beats else f" {CHANCE_MARK}"
             row.append(text)
         rows.append(row)
-    return _table(["Selector"] + [f"L={L}" for L in counts], rows)
+    return markdown_table(["Selector"] + [f"L={L}" for L in counts], rows)
 
 
 def _ranking_table(shoots, selectors, source) -> str:
@@ -178,7 +172,7 @@ def _ranking_table(shoots, selectors, source) -> str:
             else "top-64 precision vs moving > 0.03"
         )
     head += ["stability across seeds: Kuncheva (top 64)", "Jaccard (top 64)", "seconds to rank"]
-    return _table(head, rows)
+    return markdown_table(head, rows)
 
 
 def shootout_section(shoots, cfg, data) -> str:
@@ -209,7 +203,7 @@ def shootout_section(shoots, cfg, data) -> str:
         ),
         "Majority-class rate of the test splits per emotion: "
         + ", ".join(f"{e} {m:.3f}" for e, m in majority.items())
-        + f". {MARK}: not above the majority rate by 2 standard errors.",
+        + f". {CHANCE_MARK}: not above the majority rate by 2 standard errors.",
     ]
     for clf in classifiers:
         parts.append(

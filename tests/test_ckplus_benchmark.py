@@ -28,6 +28,7 @@ def _load(name: str, filename: str):
 
 
 ckplus = _load("igselect_bench_ckplus", "ckplus.py")
+_ckplus_config = sys.modules["_ckplus_config"]  # ckplus.py put benchmarks/ on sys.path
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +116,7 @@ def test_runs_of_another_configuration_are_not_reused(tiny_run):
     out, _ = tiny_run
     key = json.loads(next((out / "runs").glob("run_*.json")).read_text())["config_key"]
     assert len(ckplus.RunStore(out, key).all("run_")) == 16
-    other = ckplus.CONFIGS["quick"].key("the same data")  # a different mode: a new key
+    other = _ckplus_config.CONFIGS["quick"].key("the same data")  # a different mode: a new key
     assert other != key
     assert ckplus.RunStore(out, other).all("run_") == []
 
@@ -197,7 +198,8 @@ def facs_data():
 @pytest.fixture(scope="module")
 def ground_truth_ranking(facs_data):
     """Fit the main job's selection for one emotion (once per module); return its ranking."""
-    from _ckplus_protocol import Config, fit_selection
+    from _ckplus_config import Config
+    from _ckplus_protocol import fit_selection
 
     cfg = Config(
         mode="test",
@@ -316,11 +318,12 @@ def test_options_default_by_frames(option, sequences, images, bad):
     the sequence default needs P >= 2."""
     from types import SimpleNamespace
 
-    from _ckplus_protocol import BenchmarkInputError
+    import _ckplus_data
+    from _ckplus_config import BenchmarkInputError
 
-    pick = getattr(ckplus, f"_{option}")
-    seq = ckplus.Data(np.zeros((2, 4, 2, 3)), None, None, [], "synthetic", "")
-    photo = ckplus.Data(np.zeros((2, 1, 2, 3)), None, None, [], "images", "")
+    pick = getattr(_ckplus_data, f"resolve_{option}")
+    seq = _ckplus_data.Data(np.zeros((2, 4, 2, 3)), None, None, [], "synthetic", "")
+    photo = _ckplus_data.Data(np.zeros((2, 1, 2, 3)), None, None, [], "images", "")
     assert pick(SimpleNamespace(**{option: None}), seq) == sequences
     assert pick(SimpleNamespace(**{option: None}), photo) == images
     assert pick(SimpleNamespace(**{option: images}), seq) == images
@@ -333,7 +336,8 @@ def test_options_default_by_frames(option, sequences, images, bad):
 
 def test_motion_features_are_onset_displacements_of_the_selection():
     """The classifiers' input in the default mode: each selected landmark's motion."""
-    from _ckplus_protocol import Config, make_emo_pipeline, model_features
+    from _ckplus_config import Config
+    from _ckplus_protocol import make_emo_pipeline, model_features
 
     rng = np.random.default_rng(0)
     Xs_tr, Xs_te = rng.normal(size=(5, 3, 2, 4)), rng.normal(size=(2, 3, 2, 4))
@@ -362,7 +366,7 @@ def test_motion_features_are_onset_displacements_of_the_selection():
 
 def test_paired_epoch_time_ratios():
     """Ratios pair fits of the same (emotion, seed); unpaired runs are ignored."""
-    from _ckplus_report import _paired_ratio
+    from _ckplus_report_timing import paired_ratio
 
     runs = [
         {"model": m, "L": L, "emotion": e, "seed": 0, "epoch_time_s": t}
@@ -375,10 +379,10 @@ def test_paired_epoch_time_ratios():
             ("R-EMO", 64, "sadness", 9.0),  # no T-EMO partner
         ]
     ]
-    ratio, n = _paired_ratio(runs, ("R-EMO", 468), ("T-EMO", 468))
+    ratio, n = paired_ratio(runs, ("R-EMO", 468), ("T-EMO", 468))
     assert n == 2 and ratio == pytest.approx(np.median([0.5, 0.8]))
-    assert _paired_ratio(runs, ("T-EMO", 64), ("T-EMO", 468)) == (0.25, 1)
-    ratio, n = _paired_ratio(runs, ("R-EMO", 64), ("T-EMO", 64))
+    assert paired_ratio(runs, ("T-EMO", 64), ("T-EMO", 468)) == (0.25, 1)
+    ratio, n = paired_ratio(runs, ("R-EMO", 64), ("T-EMO", 64))
     assert n == 0 and np.isnan(ratio)
 
 
@@ -386,7 +390,7 @@ def test_paired_epoch_time_ratios():
 def test_report_marks_an_uninformative_emotion():
     """A planted uninformative emotion (accuracy = its majority rate, every seed) is marked;
     an informative one is not; the table gives the majority rate and balanced accuracy."""
-    import _ckplus_report as report
+    import _ckplus_report_tables as tables
 
     runs = []
     for seed in range(3):
@@ -404,10 +408,10 @@ def test_report_marks_an_uninformative_emotion():
                     "n_test_positive": 5,
                 }
             )
-    text = report._accuracy_section(runs, ["happiness", "sadness"], [16], "T-EMO", "T")
+    text = tables.accuracy_section(runs, ["happiness", "sadness"], [16], "T-EMO", "T")
     rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("|")}
-    assert report.CHANCE_MARK not in rows["happiness"]
-    assert report.CHANCE_MARK in rows["sadness"]
+    assert tables.CHANCE_MARK not in rows["happiness"]
+    assert tables.CHANCE_MARK in rows["sadness"]
     assert "0.833" in rows["sadness"]  # the majority column
     assert "balanced accuracy" in text and "0.500" in text
 
@@ -559,7 +563,7 @@ def test_ig_beats_random_at_two_landmarks():
     from igselect.datasets import make_expression_sequences
     from igselect.evaluation import evaluate_selection, mean_se
 
-    cfg = ckplus.CONFIGS["quick"]
+    cfg = _ckplus_config.CONFIGS["quick"]
     emotions = ("anger", "sadness", "happiness")
     ds = make_expression_sequences(
         n_subjects=30, n_frames=4, emotions=list(EMOTIONS), random_state=0
