@@ -1,11 +1,12 @@
-"""The independent units (emotion, seed) of the CK+ benchmark and how they are run (see ``ckplus.py``).
+"""The independent units (emotion, seed) of the CK+ benchmark and the whole run (see ``ckplus.py``).
 
 One *unit* is one emotion and one seed: the IG selection on the training split,
 T-EMO, R-EMO and both SVMs at every L of the paper tables, and the selector
 shoot-out. Units share nothing but the run store (one JSON file per finished
 run, written atomically) and the joblib cache, so they run serially, on local
 processes (``--jobs N``) or on a Dask cluster (``--scheduler ADDRESS``), with
-the same results; a unit whose process died is redone from its last stored run.
+the same results (``_ckplus_dispatch``); a unit whose process died is redone
+from its last stored run. The multi-class ensembles and the timing probe follow the units.
 """
 
 from __future__ import annotations

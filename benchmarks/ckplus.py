@@ -39,7 +39,9 @@ Scale-out: the (emotion, seed) units are independent; ``--jobs N`` runs them
 on N local processes and ``--scheduler ADDRESS`` on a dask.distributed
 cluster (joblib's Dask backend). The results equal a serial run's; the run
 store takes one atomic file per run, so several writers are safe and a unit
-whose worker died is redone from its last stored run.
+whose worker died is redone from its last stored run. Before a Dask run, one
+test task per worker loads a unit and looks at ``--out``; a worker that cannot
+(igselect missing, say) stops the run at once with its error (exit status 2).
 
 Data: ``--ckplus PATH`` (or ``$IGSELECT_CKPLUS``) reads a CK+ tree; ``--images
 DIR`` an image folder of real faces (e.g. ``../shared/data/london``: neutral vs
