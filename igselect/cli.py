@@ -223,22 +223,28 @@ def _extract(args) -> int:
         if not p.is_dir():
             continue
         if _is_ckplus(p):
-            b = load_ckplus(
-                p,
-                n_frames=args.frames,
-                include_contempt=args.include_contempt,
-                missing=args.missing,
-                cache_dir=None if cache_dir is None else cache_dir / "ckplus",
-                **common,
-            )
-            tally.inputs += len(b.data) + b.n_skipped_noface
+            with warnings.catch_warnings():  # the unreadable sequences are listed below
+                warnings.filterwarnings("ignore", r"\d+ of \d+ CK\+ sequences have a frame")
+                b = load_ckplus(
+                    p,
+                    n_frames=args.frames,
+                    include_contempt=args.include_contempt,
+                    missing=args.missing,
+                    cache_dir=None if cache_dir is None else cache_dir / "ckplus",
+                    **common,
+                )
+            tally.inputs += len(b.data) + b.n_skipped_noface + b.n_unreadable
             tally.found += len(b.data)
             tally.frames_total += int(b.frames_total.sum())
             tally.frames_missing += int(b.frames_missing.sum())
             tally.noface += [s for s, why in b.skipped if why == "no face found"]
+            why_unreadable = dict(b.skipped)  # the decoding error of each
+            for name in b.unreadable:
+                tally.failed(name, UnreadableInputError(why_unreadable[name]))
             print(
                 f"{p}: CK+ sequences skipped: {b.n_skipped_unlabelled} unlabelled, "
-                f"{b.n_skipped_contempt} contempt, {b.n_skipped_noface} without a face"
+                f"{b.n_skipped_contempt} contempt, {b.n_skipped_noface} without a face, "
+                f"{b.n_unreadable} unreadable"
             )
             files = list(b.sequence)
         else:

@@ -504,3 +504,127 @@ def test_landmark_csv_any_scheme(tmp_path):
     five = load_landmark_csv(tmp_path / "five", n_frames=1)
     assert five.scheme is None and five.landmark_names == ["landmark_0", "landmark_1", "landmark_2"]
     np.testing.assert_array_equal(five.data[0, 0], [[1, 2, 3], [4, 5, 6]])
+
+
+# -- CK+ sequences with a frame that cannot be decoded ---------------------------------------
+
+
+def _toy_ckplus(root: Path, sequences: dict) -> Path:
+    """A CK+ tree of toy frames (see tests/_toy_extractor.py): name -> (frame bytes, code)."""
+    for name, (frames, code) in sequences.items():
+        subject, seq = name.split("_")
+        folder = root / "cohn-kanade-images" / subject / seq
+        folder.mkdir(parents=True)
+        for i, payload in enumerate(frames, start=1):
+            (folder / f"{name}_{i:08d}.png").write_bytes(payload)
+        labels = root / "Emotion" / subject / seq
+        labels.mkdir(parents=True)
+        if code is not None:
+            (labels / f"{name}_{len(frames):08d}_emotion.txt").write_text(f"{code:.7e}\n")
+    return root
+
+
+def test_ckplus_leaves_out_sequences_with_undecodable_frames(
+    tmp_path, face_model, monkeypatch, capsys
+):
+    import warnings
+
+    from _toy_extractor import N_TOY, ToyExtractor, toy_landmarks
+
+    import igselect.landmarks
+    from igselect.cli import main
+
+    monkeypatch.setattr(igselect.landmarks, "FaceMeshExtractor", ToyExtractor)
+    good = [b"face a1", b"face a2", b"face a3"]
+    root = _toy_ckplus(
+        tmp_path / "ck",
+        {
+            "S001_001": (good, 5),
+            "S001_002": ([b"face b1", b"bad PNG", b"face b3"], 7),  # one corrupt frame
+            "S002_001": ([b"face c1", b"face c2", b"face c3"], 1),
+            "S002_002": ([b"bad", b"bad"], None),  # unlabelled: never read, not unreadable
+        },
+    )
+    msg = r"1 of 3 CK\+ sequences have a frame that could not be decoded.*\['S001_002'\]"
+    with pytest.warns(UserWarning, match=msg + r".*S001_002_00000002\.png"):
+        ck = load_ckplus(root, n_frames=3, cache_dir=tmp_path / "cache", model_path=face_model)
+    assert ck.data.shape == (2, 3, 2, N_TOY)
+    np.testing.assert_array_equal(ck.data[0], np.stack([toy_landmarks(b) for b in good]))
+    assert list(ck.sequence) == ["S001_001", "S002_001"]
+    assert list(ck.target) == ["happiness", "anger"]
+    assert ck.n_unreadable == 1 and ck.unreadable == ["S001_002"]
+    assert (ck.n_skipped_unlabelled, ck.n_skipped_noface) == (1, 0)
+    reasons = dict(ck.skipped)
+    assert reasons["S002_002"] == "no emotion label"
+    assert "could not decode" in reasons["S001_002"] and "00000002.png" in reasons["S001_002"]
+    assert "unreadable 1" in ck.DESCR
+
+    # igselect extract ROOT counts it as unreadable and names it, without the warning.
+    out = tmp_path / "ck.npz"
+    argv = ["extract", str(root), "-o", str(out), "--frames", "3", "--model", str(face_model)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(argv) == 0
+    assert not [w for w in caught if "CK+ sequences" in str(w.message)]
+    captured = capsys.readouterr()
+    assert "inputs: 3  faces found: 2  no face: 0  unreadable: 1  errors: 0" in captured.out
+    assert "1 unlabelled, 0 contempt, 0 without a face, 1 unreadable" in captured.out
+    assert "  unreadable: S001_002" in captured.out
+    assert "igselect: S001_002: could not decode" in captured.err
+    with np.load(out) as saved:
+        assert list(saved["files"]) == ["S001_001", "S002_001"]
+        np.testing.assert_array_equal(saved["data"], ck.data)
+
+    # Nothing readable left: a clear error, after the warning.
+    for name in ("S001_001", "S002_001"):
+        shutil.rmtree(root / "cohn-kanade-images" / name[:4] / name[5:])
+    with (
+        pytest.warns(UserWarning, match=r"1 of 1 CK\+"),
+        pytest.raises(
+            ValueError, match=r"1 unlabelled, 0 contempt, 0 without a face, 1 unreadable\)"
+        ),
+    ):
+        load_ckplus(root, n_frames=3, model_path=face_model)
+
+
+def test_ckplus_other_extractor_failures_still_raise(tmp_path, face_model, monkeypatch):
+    from _toy_extractor import ToyExtractor
+
+    import igselect.landmarks
+
+    class BrokenExtractor(ToyExtractor):
+        def sequence(self, frames, *args, **kwargs):
+            frames = list(frames)
+            if Path(frames[0]).read_bytes() == b"boom":
+                raise ValueError("the landmarker returned garbage")  # not UnreadableInputError
+            return super().sequence(frames, *args, **kwargs)
+
+    monkeypatch.setattr(igselect.landmarks, "FaceMeshExtractor", BrokenExtractor)
+    root = _toy_ckplus(
+        tmp_path / "ck",
+        {
+            "S001_001": ([b"face a1", b"face a2"], 5),
+            "S001_002": ([b"face b1", b"bad"], 5),  # unreadable: would only be left out
+            "S001_003": ([b"boom", b"face c2"], 5),  # a failure, not a corrupt frame
+        },
+    )
+    msg = r"1 CK\+ sequence\(s\) could not be read, e.g. S001_003: the landmarker returned"
+    with pytest.raises(ValueError, match=msg):
+        load_ckplus(root, n_frames=2, model_path=face_model)
+
+
+def test_ckplus_corrupt_png_with_mediapipe(shared_dir, face_model, tmp_path):
+    """A truncated PNG frame in a real sequence: that sequence is left out, the other loads."""
+    london = shared_dir / "data" / "london"
+    frames = [cv2.imread(str(london / kind / "001.jpg")) for kind in ("neutral", "smiling")]
+    root = tmp_path / "CK+"
+    _write_seq(root, "S001", "001", frames, code=5)
+    _write_seq(root, "S001", "002", frames, code=6)
+    cut = root / "cohn-kanade-images" / "S001" / "002" / "S001_002_00000002.png"
+    cut.write_bytes(cut.read_bytes()[:5000])
+    with pytest.warns(UserWarning, match=r"1 of 2 CK\+ sequences .*\['S001_002'\]"):
+        ck = load_ckplus(root, n_frames=2, model_path=face_model)
+    assert ck.data.shape == (1, 2, 2, 468) and np.isfinite(ck.data).all()
+    assert list(ck.sequence) == ["S001_001"] and list(ck.target) == ["happiness"]
+    assert ck.unreadable == ["S001_002"] and ck.n_unreadable == 1
+    assert str(cut) in dict(ck.skipped)["S001_002"]

@@ -10,13 +10,16 @@ Only the peak frame of a labelled sequence has an emotion file, holding one
 float code: 0 neutral, 1 anger, 2 contempt, 3 disgust, 4 fear, 5 happy,
 6 sadness, 7 surprise. Each labelled sequence's frames are run through
 :class:`~igselect.landmarks.FaceMeshExtractor` as one tracked sequence and
-resampled to ``n_frames`` frames.
+resampled to ``n_frames`` frames. A sequence with a frame that cannot be
+decoded (a corrupt or truncated PNG) is left out with a warning, not the
+whole dataset.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +79,34 @@ def _read_code(path: Path) -> int:
     return int(code)
 
 
+def _unreadable_sequences(items: list, results: list) -> dict[str, str]:
+    """Sequence name -> decoding error of each sequence with a frame that cannot be decoded.
+
+    Warns once, naming them. Any other failure of the extractor (a bad model, a
+    bad result, a bug) is raised as a :class:`ValueError`, as before.
+    """
+    from igselect.landmarks import UnreadableInputError
+
+    failed = [(items[i][0], r) for i, r in enumerate(results) if isinstance(r, Exception)]
+    other = [
+        (name, exc) for name, exc in failed if not isinstance(exc, UnreadableInputError | OSError)
+    ]
+    if other:
+        raise ValueError(
+            f"{len(other)} CK+ sequence(s) could not be read, e.g. {other[0][0]}: {other[0][1]}"
+        ) from other[0][1]
+    if failed:
+        names = [name for name, _ in failed]
+        warnings.warn(
+            f"{len(failed)} of {len(items)} CK+ sequences have a frame that could not be decoded "
+            f"(corrupt or not an image) and are left out: {names[:5]}"
+            f"{' ...' if len(names) > 5 else ''}; e.g. {failed[0][0]}: {failed[0][1]}",
+            UserWarning,
+            stacklevel=3,  # the caller of load_ckplus
+        )
+    return {name: str(exc) for name, exc in failed}
+
+
 def _describe(n: int, n_frames: int, counts: dict, skips: dict, mirror: bool) -> str:
     lines = [
         "CK+ (Extended Cohn-Kanade) facial expression sequences as MediaPipe face-mesh landmarks.",
@@ -123,7 +154,11 @@ def load_ckplus(
     missing : {"interpolate", "keep_nan", "raise"}, default="interpolate"
         Policy for frames without a face (see
         :func:`~igselect.landmarks.fill_missing_frames`). Sequences with no face
-        at all are skipped and counted in ``n_skipped_noface``.
+        at all are skipped and counted in ``n_skipped_noface``. Sequences with a
+        frame that cannot be decoded (corrupt, truncated, or not an image despite
+        the extension) are always left out, whatever ``missing`` says: they are
+        listed in ``unreadable``, counted in ``n_unreadable`` and named in a
+        :class:`UserWarning`, and the other sequences are loaded.
     cache_dir : str or path-like, default=None
         Folder for one ``.npz`` per sequence (raw per-frame landmarks), written
         atomically; a second call, or a run resumed after an interruption, reads
@@ -145,8 +180,11 @@ def load_ckplus(
         ``subject`` (``"S005"``) and ``sequence`` (``"S005_001"``) ids;
         ``mirrored`` bool; ``frames_total`` and ``frames_missing`` per sample;
         ``target_names``; ``landmark_names``; ``n_skipped_unlabelled``,
-        ``n_skipped_contempt``, ``n_skipped_noface`` and ``skipped`` (list of
-        ``(sequence, reason)``); ``DESCR``.
+        ``n_skipped_contempt``, ``n_skipped_noface``; ``n_unreadable`` and
+        ``unreadable`` (sequences with a frame that could not be decoded);
+        ``skipped`` (list of ``(sequence, reason)`` for every sequence left out,
+        the reason being ``"no emotion label"``, ``"contempt"``, ``"no face
+        found"`` or the decoding error); ``DESCR``.
     (data, target) : tuple if ``return_X_y`` is True
 
     Raises
@@ -154,8 +192,15 @@ def load_ckplus(
     FileNotFoundError
         If ``root`` is not a CK+ folder (names what is missing).
     ValueError
-        If an emotion file is malformed, a frame cannot be read, or no
-        labelled sequence with a face remains.
+        If an emotion file is malformed, the extractor fails on a sequence for
+        another reason than an undecodable frame, or no labelled, readable
+        sequence with a face remains.
+
+    Warns
+    -----
+    UserWarning
+        If some sequences have a frame that cannot be decoded; they are left out
+        and listed in ``unreadable``.
 
     Examples
     --------
@@ -174,7 +219,7 @@ def load_ckplus(
     images_dir, emotion_dir = _find_dirs(Path(root).expanduser())
     resample_frames(np.zeros((1, 2, 1)), n_frames)  # validates n_frames before any work
     items, labels, skipped = [], [], []
-    skips = {"unlabelled": 0, "contempt": 0, "noface": 0}
+    skips = {"unlabelled": 0, "contempt": 0, "noface": 0, "unreadable": 0}
     for subj_dir in sorted(p for p in images_dir.iterdir() if p.is_dir()):
         for seq_dir in sorted(p for p in subj_dir.iterdir() if p.is_dir()):
             name = f"{subj_dir.name}_{seq_dir.name}"
@@ -209,13 +254,13 @@ def load_ckplus(
         verbose=verbose,
         desc="CK+ sequences",
     )
-    errors = [(items[i][0], r) for i, r in enumerate(results) if isinstance(r, Exception)]
-    if errors:
-        raise ValueError(
-            f"{len(errors)} CK+ sequence(s) could not be read, e.g. {errors[0][0]}: {errors[0][1]}"
-        )
+    unreadable = _unreadable_sequences(items, results)
     data, target, subject, sequence, total, lost = [], [], [], [], [], []
     for (name, _, _), (subj, emotion), res in zip(items, labels, results, strict=True):
+        if name in unreadable:
+            skips["unreadable"] += 1
+            skipped.append((name, unreadable[name]))
+            continue
         found = res["found"]
         if not found.any():
             skips["noface"] += 1
@@ -230,7 +275,9 @@ def load_ckplus(
         lost.append(int((~found).sum()))
     if not data:
         raise ValueError(
-            f"no labelled CK+ sequence with a face under {str(root)!r} (skipped: {skips})"
+            f"no labelled CK+ sequence with a face under {str(root)!r} (skipped: "
+            f"{skips['unlabelled']} unlabelled, {skips['contempt']} contempt, "
+            f"{skips['noface']} without a face, {skips['unreadable']} unreadable)"
         )
     X = np.stack(data).astype(np.float32)
     n_orig = len(X)
@@ -260,5 +307,7 @@ def load_ckplus(
         n_skipped_contempt=skips["contempt"],
         n_skipped_noface=skips["noface"],
         skipped=skipped,
+        n_unreadable=len(unreadable),
+        unreadable=list(unreadable),
         DESCR=_describe(len(X), n_frames, counts, skips, mirror),
     )
