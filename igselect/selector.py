@@ -133,8 +133,8 @@ or array-like, default="auto"
         gradient (a landmark at its mean position carries no information,
         whereas landmark coordinates have no natural zero; the default used
         to be ``"typical"`` for every method, see "Choosing an attribution
-        method" in the user guide). ``"typical"``, the standardised medoid of each other
-        class; ``"confident"``, each other class's sample with the lowest
+        method" in the user guide). ``"typical"``, the standardised medoid of
+        each other class; ``"confident"``, each other class's sample with the lowest
         positive probability; ``"others"``, every training sample of the
         other classes (GradientSHAP's natural reference distribution);
         ``"zeros"``; ``"mean"``, the mean training sequence; ``"onset"``
@@ -178,8 +178,8 @@ or array-like, default="auto"
     scores_ : ndarray of shape (n_landmarks_in_,)
         Mean absolute attribution per landmark.
     scores_per_baseline_ : ndarray of shape (n_rows, n_landmarks_in_)
-        The same per baseline for IG and occlusion (one row per baseline);
-        one row for the other methods. ``scores_`` is their mean.
+        The same per baseline for IG, occlusion and input x gradient (one
+        row per baseline); one row for the other methods. ``scores_`` is their mean.
     ranking_ : ndarray of shape (n_landmarks_in_,)
         Landmark indices, best first (``argsort(-scores_)``, stable).
     baselines_ : ndarray of shape (n_baselines, n_frames_in_, 2, n_landmarks_in_)
