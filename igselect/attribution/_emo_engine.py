@@ -102,6 +102,7 @@ class _EmoGraph:
         (P, L, F, Q, self.per_landmark, self._conv_relu, acts, big, jit) = spec
         self.n_frames, self.n_landmarks, self.n_filters, self.lstm_units = P, L, F, Q
         self._big = tf.bfloat16 if big == "bfloat16" else tf.float32
+        self.spec, self.params = spec, params  # what compiled stages elsewhere take (occlusion)
         self._mean, self._inv_scale = params["mean"], params["inv_scale"]
         if self.per_landmark:
             self._A = params["conv_w"]

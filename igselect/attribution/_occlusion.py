@@ -5,6 +5,13 @@ for a Keras model, a callable on arrays or any fitted estimator with
 ``predict_proba`` (an SVM pipeline included). A landmark, or a group of
 landmarks such as a mesh region, is replaced by its baseline in every frame,
 and the attribution is ``F(x) - F(x with the group occluded)``.
+
+Networks built by :func:`~igselect.network.build_emo_network` (with a
+``(kh, 1)`` conv kernel) take a faster, exact route: hiding a landmark changes
+only its own block of the LSTM input, so every occluded copy's input projection
+is the sample's plus one small per-landmark delta, and only the recurrence and
+the dense head run per copy (:mod:`igselect.attribution._emo_occlusion`).
+Everything else is predicted copy by copy, in fixed-shape batches.
 """
 
 from __future__ import annotations
@@ -42,6 +49,39 @@ def _predictor(model, probe: np.ndarray):
         "model_or_predict_proba must be a keras.Model, a fitted estimator with predict_proba "
         f"(or model_), or a callable on arrays. Received: an object of type {type(model).__name__}"
     )
+
+
+def _keras_model(model):
+    """The Keras model :func:`_predictor` would run, or None (predict_proba, callables)."""
+    import keras
+
+    if isinstance(model, keras.Model):
+        return model
+    if not hasattr(model, "predict_proba") and hasattr(model, "model_"):
+        return _keras_model(model.model_)
+    return None
+
+
+def _emo_drops(model, arr, base, members, target: int, batch_size: int | None):
+    """The drops ``(n, n_groups)`` by the EMO landmark-delta path, or None where it does
+    not apply (see :mod:`igselect.attribution._emo_occlusion`)."""
+    from . import _emo_occlusion
+    from ._emo_recognise import recognise_emo_network
+    from ._engines import resolve_engine
+
+    net = _keras_model(model)
+    if net is None or recognise_emo_network(net) is not None:
+        return None
+    # the fast engine, cached with the model and checked once against its Keras forward pass
+    eng, name = resolve_engine(net, engine="auto", dtype="float32", probe=arr[:2])
+    if name != "fast" or not _emo_occlusion.supports(eng):
+        return None
+    if target >= eng.n_outputs:
+        raise ValueError(
+            f"target must index a column of the predicted probabilities of shape "
+            f"({arr.shape[0]}, {eng.n_outputs}). Received: target={target!r}"
+        )
+    return _emo_occlusion.occlusion_drops(eng, arr, base, members, target, batch_size)
 
 
 def _groups(groups, L: int) -> list[np.ndarray]:
@@ -138,6 +178,10 @@ def occlusion(
         Column of the predicted probabilities.
     batch_size : int, optional
         Occluded inputs per prediction call (bounds peak memory); default 256.
+        For a ``build_emo_network`` model it caps the samples per call at
+        ``batch_size // n_groups`` (at least one sample and all its groups);
+        by default as many samples as keep the per-landmark tensors under
+        128 MiB.
 
     Returns
     -------
@@ -156,11 +200,17 @@ def occlusion(
     array([[0.   , 0.   , 0.381, 0.   ]])
     """
     target = int(target)
-    batch_size = 256 if batch_size is None else int(batch_size)
     arr = check_landmark_array(X)
     n, P, _, L = arr.shape
     base = _baseline(baseline, arr)
     members = _groups(groups, L)
+    drops = _emo_drops(model_or_predict_proba, arr, base, members, target, batch_size)
+    if drops is not None:
+        scores = np.zeros((n, L), np.float64)
+        for g, idx in enumerate(members):  # every landmark of a group gets its group's drop
+            scores[:, idx] = drops[:, g : g + 1]
+        return scores
+    batch_size = 256 if batch_size is None else int(batch_size)
     items = n * len(members)
     calls = -(-items // batch_size)
     batch_size = -(-items // calls)  # balanced batches: little padding

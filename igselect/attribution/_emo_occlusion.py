@@ -1,0 +1,134 @@
+"""Occlusion on :func:`~igselect.network.build_emo_network` models, all landmarks at once.
+
+The generic :func:`~igselect.attribution.occlusion` runs a full forward pass per
+occluded copy: ``L`` passes per sample, each streaming the LSTM's large input
+kernel (43 MB on the paper's network). In an EMO network with a ``(kh, 1)``
+conv kernel every conv feature of landmark ``l`` depends on that landmark's two
+coordinates only (``standardize`` is per coordinate, the conv reads one
+landmark, BatchNormalization at inference is an affine map per filter, folded
+into the LSTM input kernel by :class:`~igselect.attribution._emo_engine._EmoEngine`).
+So hiding landmark ``l`` changes only its block of the LSTM input, and the
+occluded copy's input projection is, frame by frame,
+
+``z_l[p] = z[p] + (a_l(b)[p] - a_l(x)[p]) @ W_l``
+
+with ``a_l`` the landmark's ``2F`` conv activations and ``W_l`` its ``2F`` rows
+of the (folded) input kernel. All ``L`` deltas together cost one batched
+matmul, about one more input projection; a group's delta is the sum of its
+members'. Only the small LSTM recurrence and the dense head run once per
+occluded copy. Per sample that is about two forward passes of the large layer
+instead of ``L``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ._emo_engine import _EmoGraph
+
+__all__: list[str] = []
+
+#: Bytes of per-landmark tensors (conv activations, their differences and the
+#: projection deltas) one compiled call may hold; bounds the samples per call.
+OCCLUSION_BUDGET = 128 * 2**20
+_MAX_SPECS = 4  # network configurations whose compiled occlusion stage is kept
+
+
+def supports(engine) -> bool:
+    """Whether ``engine`` (a resolved engine object) can take the landmark-delta path."""
+    return isinstance(engine, _EmoGraph) and engine.per_landmark and engine.dtype == "float32"
+
+
+def samples_per_call(engine, n_groups: int, batch_size: int | None, n_samples: int) -> int:
+    """Samples per compiled call: as many as keep the per-landmark tensors under
+    :data:`OCCLUSION_BUDGET`, fewer if ``batch_size`` (occluded copies per call) says
+    so, and always at least one sample (all its groups)."""
+    P, L, F, Q = engine.n_frames, engine.n_landmarks, engine.n_filters, engine.lstm_units
+    per_sample = 4 * P * L * (3 * 2 * F + 4 * Q)  # a(x), a(b), their difference; deltas
+    s = max(1, OCCLUSION_BUDGET // per_sample)
+    if batch_size is not None:
+        s = min(s, batch_size // max(n_groups, 1))
+    return int(max(1, min(s, n_samples)))
+
+
+@functools.lru_cache(maxsize=_MAX_SPECS)
+def _compiled(spec: tuple):
+    """One ``tf.function`` of :func:`_drops` per network configuration (weights are arguments)."""
+    import tensorflow as tf
+
+    def call(params, x, b, segments, n_groups, target, grouped):
+        return _drops(_EmoGraph(spec, params), x, b, segments, n_groups, target, grouped)
+
+    name = f"emo_occlusion_{abs(hash(spec)):x}"
+    call.__code__ = call.__code__.replace(co_name=name)
+    call.__name__ = call.__qualname__ = name
+    return tf.function(call, autograph=False, reduce_retracing=True)
+
+
+def _drops(graph: _EmoGraph, x, b, segments, n_groups, target: int, grouped: bool):
+    """``(F(x), F(x with each group occluded))`` for raw inputs ``x`` of shape ``(s, P, 2, L)``.
+
+    ``b``: baselines ``(1 or s, P, 2, L)``. ``segments``: the group of every
+    landmark (``n_groups`` for landmarks in no group), used when ``grouped``;
+    otherwise every landmark is its own group, in order. Returns ``f_x`` of shape
+    ``(s,)`` and ``f_occ`` of shape ``(n_groups, s)``, the ``target`` column.
+    """
+    import tensorflow as tf
+
+    P, L, F, Q = graph.n_frames, graph.n_landmarks, graph.n_filters, graph.lstm_units
+    s = tf.shape(x)[0]
+    W = graph._W  # (L * 2F, 4Q), rows in (landmark, coordinate, filter) order
+    a_x = tf.reshape(graph._features(x), [-1, P, L, 2 * F])
+    a_b = tf.reshape(graph._features(b), [-1, P, L, 2 * F])  # broadcasts when b is shared
+    z_x = tf.matmul(tf.reshape(a_x, [-1, L * 2 * F]), W)  # (s * P, 4Q)
+    diff = tf.transpose(tf.reshape(a_b - a_x, [-1, L, 2 * F]), [1, 0, 2])  # (L, s * P, 2F)
+    delta = tf.matmul(diff, tf.reshape(W, [L, 2 * F, 4 * Q]))  # (L, s * P, 4Q)
+    if grouped:  # a group's delta is the sum of its members' (the extra segment: no group)
+        delta = tf.math.unsorted_segment_sum(delta, segments, n_groups + 1)[:-1]
+    z_occ = tf.reshape(z_x[None] + delta, [-1, 4 * Q])  # rows (group, sample, frame)
+    out = graph._head(tf.concat([z_x, z_occ], axis=0), (n_groups + 1) * s)[:, target]
+    return out[:s], tf.reshape(out[s:], [n_groups, s])
+
+
+def occlusion_drops(
+    engine,
+    X: np.ndarray,
+    base: np.ndarray,
+    members: list[np.ndarray],
+    target: int,
+    batch_size: int | None,
+) -> np.ndarray:
+    """``F(x_i) - F(x_i with group g occluded)`` as ``(n, n_groups)`` float64.
+
+    ``X``: ``(n, P, 2, L)`` float32; ``base``: ``(1 or n, P, 2, L)``;
+    ``members``: the non-overlapping landmark indices of every group. Samples go
+    in fixed-shape chunks of :func:`samples_per_call` (the last one padded).
+    """
+    import tensorflow as tf
+
+    from ._gradients import _padded
+
+    n, L = X.shape[0], X.shape[-1]
+    n_groups = len(members)
+    singletons = n_groups == L and all(
+        idx.size == 1 and idx[0] == g for g, idx in enumerate(members)
+    )
+    segments = np.full(L, n_groups, np.int32)
+    for g, idx in enumerate(members):
+        segments[idx] = g
+    fn = _compiled(engine.spec)
+    s = samples_per_call(engine, n_groups, batch_size, n)
+    shared = base.shape[0] == 1
+    b_shared = tf.constant(np.ascontiguousarray(base, np.float32)) if shared else None
+    seg, n_g = tf.constant(segments), tf.constant(n_groups, tf.int32)
+    out = np.empty((n, n_groups), np.float64)
+    for start in range(0, n, s):
+        stop = min(start + s, n)
+        x = tf.constant(_padded(np.ascontiguousarray(X[start:stop], np.float32), s))
+        b = b_shared if shared else tf.constant(_padded(base[start:stop].astype(np.float32), s))
+        f_x, f_occ = fn(engine.params, x, b, seg, n_g, int(target), not singletons)
+        rows = stop - start
+        out[start:stop] = f_x.numpy()[:rows, None] - f_occ.numpy()[:, :rows].T
+    return out
