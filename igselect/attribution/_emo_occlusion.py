@@ -15,9 +15,12 @@ occluded copy's input projection is, frame by frame,
 with ``a_l`` the landmark's ``2F`` conv activations and ``W_l`` its ``2F`` rows
 of the (folded) input kernel. All ``L`` deltas together cost one batched
 matmul, about one more input projection; a group's delta is the sum of its
-members'. Only the small LSTM recurrence and the dense head run once per
-occluded copy. Per sample that is about two forward passes of the large layer
-instead of ``L``.
+members'. With one baseline shared by the samples, its shares ``a_l(b) @ W_l``
+are computed once per call and the sample's shares ``a_l(x) @ W_l`` also sum to
+its projection ``z``, so a sample costs one such matmul. Only the small LSTM
+recurrence and the dense head run once per occluded copy. Per sample that is
+one or two passes of the large layer instead of ``L`` (measured in the user
+guide, "Speed of the attribution methods").
 """
 
 from __future__ import annotations
@@ -58,8 +61,9 @@ def _compiled(spec: tuple):
     """One ``tf.function`` of :func:`_drops` per network configuration (weights are arguments)."""
     import tensorflow as tf
 
-    def call(params, x, b, segments, n_groups, target, grouped):
-        return _drops(_EmoGraph(spec, params), x, b, segments, n_groups, target, grouped)
+    def call(params, x, b, segments, n_groups, target, grouped, shared):
+        graph = _EmoGraph(spec, params)
+        return _drops(graph, x, b, segments, n_groups, target, grouped, shared)
 
     name = f"emo_occlusion_{abs(hash(spec)):x}"
     call.__code__ = call.__code__.replace(co_name=name)
@@ -67,24 +71,34 @@ def _compiled(spec: tuple):
     return tf.function(call, autograph=False, reduce_retracing=True)
 
 
-def _drops(graph: _EmoGraph, x, b, segments, n_groups, target: int, grouped: bool):
+def _drops(graph: _EmoGraph, x, b, segments, n_groups, target: int, grouped: bool, shared: bool):
     """``(F(x), F(x with each group occluded))`` for raw inputs ``x`` of shape ``(s, P, 2, L)``.
 
-    ``b``: baselines ``(1 or s, P, 2, L)``. ``segments``: the group of every
-    landmark (``n_groups`` for landmarks in no group), used when ``grouped``;
-    otherwise every landmark is its own group, in order. Returns ``f_x`` of shape
-    ``(s,)`` and ``f_occ`` of shape ``(n_groups, s)``, the ``target`` column.
+    ``b``: baselines ``(s, P, 2, L)``, or one ``(1, P, 2, L)`` when ``shared``.
+    ``segments``: the group of every landmark (``n_groups`` for landmarks in no
+    group), used when ``grouped``; otherwise every landmark is its own group, in
+    order. Returns ``f_x`` of shape ``(s,)`` and ``f_occ`` of shape
+    ``(n_groups, s)``, the ``target`` column.
     """
     import tensorflow as tf
 
     P, L, F, Q = graph.n_frames, graph.n_landmarks, graph.n_filters, graph.lstm_units
     s = tf.shape(x)[0]
     W = graph._W  # (L * 2F, 4Q), rows in (landmark, coordinate, filter) order
-    a_x = tf.reshape(graph._features(x), [-1, P, L, 2 * F])
-    a_b = tf.reshape(graph._features(b), [-1, P, L, 2 * F])  # broadcasts when b is shared
-    z_x = tf.matmul(tf.reshape(a_x, [-1, L * 2 * F]), W)  # (s * P, 4Q)
-    diff = tf.transpose(tf.reshape(a_b - a_x, [-1, L, 2 * F]), [1, 0, 2])  # (L, s * P, 2F)
-    delta = tf.matmul(diff, tf.reshape(W, [L, 2 * F, 4 * Q]))  # (L, s * P, 4Q)
+    W_l = tf.reshape(W, [L, 2 * F, 4 * Q])  # landmark l's rows
+
+    def per_landmark(a):  # (rows, L * 2F) -> every landmark's share (L, rows, 4Q) of a @ W
+        return tf.matmul(tf.transpose(tf.reshape(a, [-1, L, 2 * F]), [1, 0, 2]), W_l)
+
+    a_x = graph._features(x)  # (s * P, L * 2F)
+    if shared:  # one baseline: its shares once, the sample's shares sum to its projection
+        part_x = per_landmark(a_x)  # (L, s * P, 4Q)
+        z_x = tf.reduce_sum(part_x, axis=0)
+        part_b = tf.reshape(per_landmark(graph._features(b)), [L, 1, P, 4 * Q])
+        delta = tf.reshape(part_b - tf.reshape(part_x, [L, -1, P, 4 * Q]), [L, -1, 4 * Q])
+    else:  # the projection once, the shares of the differences
+        z_x = tf.matmul(a_x, W)  # (s * P, 4Q)
+        delta = per_landmark(graph._features(b) - a_x)  # (L, s * P, 4Q)
     if grouped:  # a group's delta is the sum of its members' (the extra segment: no group)
         delta = tf.math.unsorted_segment_sum(delta, segments, n_groups + 1)[:-1]
     z_occ = tf.reshape(z_x[None] + delta, [-1, 4 * Q])  # rows (group, sample, frame)
@@ -128,7 +142,7 @@ def occlusion_drops(
         stop = min(start + s, n)
         x = tf.constant(_padded(np.ascontiguousarray(X[start:stop], np.float32), s))
         b = b_shared if shared else tf.constant(_padded(base[start:stop].astype(np.float32), s))
-        f_x, f_occ = fn(engine.params, x, b, seg, n_g, int(target), not singletons)
+        f_x, f_occ = fn(engine.params, x, b, seg, n_g, int(target), not singletons, shared)
         rows = stop - start
         out[start:stop] = f_x.numpy()[:rows, None] - f_occ.numpy()[:, :rows].T
     return out
