@@ -47,13 +47,14 @@ def supports(engine) -> bool:
 def samples_per_call(engine, n_groups: int, batch_size: int | None, n_samples: int) -> int:
     """Samples per compiled call: as many as keep the per-landmark tensors under
     :data:`OCCLUSION_BUDGET`, fewer if ``batch_size`` (occluded copies per call) says
-    so, and always at least one sample (all its groups)."""
+    so, and always at least one sample (all its groups); balanced over the calls."""
     P, L, F, Q = engine.n_frames, engine.n_landmarks, engine.n_filters, engine.lstm_units
     per_sample = 4 * P * L * (3 * 2 * F + 4 * Q)  # a(x), a(b), their difference; deltas
     s = max(1, OCCLUSION_BUDGET // per_sample)
     if batch_size is not None:
         s = min(s, batch_size // max(n_groups, 1))
-    return int(max(1, min(s, n_samples)))
+    s = max(1, min(s, n_samples))
+    return int(-(-n_samples // -(-n_samples // s)))  # balanced calls: little padding
 
 
 @functools.lru_cache(maxsize=_MAX_SPECS)
