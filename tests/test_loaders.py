@@ -628,3 +628,45 @@ def test_ckplus_corrupt_png_with_mediapipe(shared_dir, face_model, tmp_path):
     assert list(ck.sequence) == ["S001_001"] and list(ck.target) == ["happiness"]
     assert ck.unreadable == ["S001_002"] and ck.n_unreadable == 1
     assert str(cut) in dict(ck.skipped)["S001_002"]
+
+
+# -- another landmark extractor through the loaders' extractor= --------------------------------
+def test_loaders_take_another_extractor(tmp_path):
+    """extractor= puts any extractor behind load_image_folder and load_ckplus (no MediaPipe)."""
+    import functools
+
+    from _toy_extractor import N_TOY, ToyExtractor, toy_landmarks
+
+    photos = tmp_path / "photos"
+    for label, payloads in {"neutral": [b"face n1", b"face n2"], "smiling": [b"face s1"]}.items():
+        (photos / label).mkdir(parents=True)
+        for i, payload in enumerate(payloads, start=1):
+            (photos / label / f"{i:03d}.png").write_bytes(payload)
+    ToyExtractor.calls = 0
+    cache = tmp_path / "cache"
+    folder = load_image_folder(photos, extractor=ToyExtractor, cache_dir=cache)
+    assert folder.data.shape == (3, 1, 2, N_TOY) and ToyExtractor.calls == 3
+    np.testing.assert_array_equal(folder.data[2, 0], toy_landmarks(b"face s1"))
+    assert "(n, 1, 2, 5)" in folder.DESCR and "MediaPipe" not in folder.DESCR
+    again = load_image_folder(photos, extractor=ToyExtractor, cache_dir=cache)
+    assert ToyExtractor.calls == 3  # read from the cache
+    np.testing.assert_array_equal(again.data, folder.data)
+    # other settings are another cache key: extracted again, never read stale
+    shifted = load_image_folder(
+        photos, extractor=functools.partial(ToyExtractor, offset=1.0), cache_dir=cache
+    )
+    assert ToyExtractor.calls == 6
+    np.testing.assert_allclose(shifted.data, folder.data + 1.0)
+
+    root = _toy_ckplus(tmp_path / "ck", {"S001_001": ([b"face a1", b"face a2"], 5)})
+    ck = load_ckplus(root, n_frames=2, extractor=functools.partial(ToyExtractor, offset=0.5))
+    expected = np.stack([toy_landmarks(b"face a1"), toy_landmarks(b"face a2")]) + 0.5
+    np.testing.assert_allclose(ck.data[0], expected)
+    assert f"(2, 2, {N_TOY})" in ck.DESCR and "MediaPipe" not in ck.DESCR
+
+    with pytest.raises(ValueError, match=r"'extractor' parameter .*Got 'toy'"):
+        load_image_folder(photos, extractor="toy")
+    with pytest.raises(TypeError, match="Received: extractor='toy'"):
+        load_ckplus(root, extractor="toy")
+    with pytest.raises(ValueError, match="model_path configures the default"):
+        load_ckplus(root, extractor=ToyExtractor, model_path="face_landmarker.task")

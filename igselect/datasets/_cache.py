@@ -225,6 +225,31 @@ def _no_face(n: int, n_landmarks: int) -> dict:
     }
 
 
+def extractor_factory(extractor: Callable | None, model_path) -> Callable:
+    """The extractor factory of a loader: ``extractor``, or MediaPipe's face mesh.
+
+    ``extractor`` is a zero-argument callable returning a new extractor (a class
+    or a :func:`functools.partial`; see :mod:`igselect.landmarks._parallel` for
+    what an extractor provides); ``model_path`` configures the default one only.
+    """
+    if extractor is None:
+        from igselect.landmarks import FaceMeshExtractor, resolve_face_model
+
+        return functools.partial(FaceMeshExtractor, resolve_face_model(model_path))
+    if not callable(extractor):
+        raise TypeError(
+            "extractor must be a callable that returns a new landmark extractor (a class or "
+            f"a functools.partial). Received: extractor={extractor!r}"
+        )
+    if model_path is not None:
+        raise ValueError(
+            "model_path configures the default MediaPipe extractor; pass the model to your "
+            f"own extractor instead. Received: extractor={extractor!r}, "
+            f"model_path={str(model_path)!r}"
+        )
+    return extractor
+
+
 def extract_cached(
     factory: Callable,
     items: list[tuple[str, object, list[Path]]],

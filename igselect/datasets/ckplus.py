@@ -17,15 +17,15 @@ whole dataset.
 
 from __future__ import annotations
 
-import functools
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._cache import extract_cached
+from ._cache import extract_cached, extractor_factory
 
 __all__ = ["load_ckplus", "CKPLUS_EMOTIONS"]
 
@@ -107,14 +107,17 @@ def _unreadable_sequences(items: list, results: list) -> dict[str, str]:
     return {name: str(exc) for name, exc in failed}
 
 
-def _describe(n: int, n_frames: int, counts: dict, skips: dict, mirror: bool) -> str:
+def _describe(
+    n: int, n_frames: int, counts: dict, skips: dict, mirror: bool, n_landmarks: int, extractor
+) -> str:
+    source = "MediaPipe face-mesh" if extractor is None else f"{extractor!r}"
     lines = [
-        "CK+ (Extended Cohn-Kanade) facial expression sequences as MediaPipe face-mesh landmarks.",
+        f"CK+ (Extended Cohn-Kanade) facial expression sequences as {source} landmarks.",
         "",
         f"{n} samples{' (half of them mirrored copies)' if mirror else ''}, each "
-        f"({n_frames}, 2, 468): x and y of 468 landmarks in {n_frames} frames resampled "
-        "linearly in time from onset (neutral) to peak, normalised to a 300x300 grayscale "
-        "face crop.",
+        f"({n_frames}, 2, {n_landmarks}): x and y of {n_landmarks} landmarks in {n_frames} "
+        "frames resampled linearly in time from onset (neutral) to peak"
+        + (", normalised to a 300x300 grayscale face crop." if extractor is None else "."),
         "Classes: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ".",
         "Skipped sequences: " + ", ".join(f"{k} {v}" for k, v in skips.items()) + ".",
         "",
@@ -136,6 +139,7 @@ def load_ckplus(
     verbose: int = 0,
     return_X_y: bool = False,
     model_path: str | os.PathLike | None = None,
+    extractor: Callable | None = None,
 ):
     """Load CK+ labelled sequences as landmark sequences.
 
@@ -172,11 +176,20 @@ def load_ckplus(
         Return ``(data, target)`` instead of the Bunch.
     model_path : str or path-like, default=None
         Face Landmarker bundle (see :func:`~igselect.landmarks.resolve_face_model`).
+    extractor : callable, default=None
+        Another landmark extractor: a zero-argument callable (a class or a
+        :func:`functools.partial`) that returns a new extractor, with a
+        ``sequence(paths, missing="keep_nan")`` method returning a
+        :class:`~igselect.landmarks.VideoLandmarks`-like result (see
+        :func:`~igselect.datasets.load_image_folder` for the rest of the
+        protocol). ``None`` means ``FaceMeshExtractor(model_path)``. With
+        ``mirror=True`` the landmark scheme is inferred from L (468, 68, 33
+        or 21 landmarks).
 
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        ``data`` float32 (n, n_frames, 2, 468); ``target`` emotion names;
+        ``data`` float32 (n, n_frames, 2, L), L = 468 with the default extractor; ``target`` emotion names;
         ``subject`` (``"S005"``) and ``sequence`` (``"S005_001"``) ids;
         ``mirrored`` bool; ``frames_total`` and ``frames_missing`` per sample;
         ``target_names``; ``landmark_names``; ``n_skipped_unlabelled``,
@@ -209,13 +222,9 @@ def load_ckplus(
     >>> ck.data.shape, sorted(set(ck.target))  # doctest: +SKIP
     ((327, 16, 2, 468), ['anger', 'disgust', 'fear', 'happiness', 'sadness', 'surprise'])
     """
-    from igselect.landmarks import (
-        FaceMeshExtractor,
-        fill_missing_frames,
-        resample_frames,
-        resolve_face_model,
-    )
+    from igselect.landmarks import fill_missing_frames, resample_frames
 
+    factory = extractor_factory(extractor, model_path)
     images_dir, emotion_dir = _find_dirs(Path(root).expanduser())
     resample_frames(np.zeros((1, 2, 1)), n_frames)  # validates n_frames before any work
     items, labels, skipped = [], [], []
@@ -243,7 +252,6 @@ def load_ckplus(
     if not items and not skipped:
         raise FileNotFoundError(f"no image sequences under {str(images_dir)!r}")
 
-    factory = functools.partial(FaceMeshExtractor, resolve_face_model(model_path))
     results = extract_cached(
         factory,
         items,
@@ -283,7 +291,7 @@ def load_ckplus(
     n_orig = len(X)
     mirrored = np.zeros(n_orig, dtype=bool)
     if mirror:
-        from igselect.landmarks.mesh import mirror as mirror_landmarks
+        from igselect.landmarks import mirror as mirror_landmarks
 
         X = np.concatenate([X, np.asarray(mirror_landmarks(X), dtype=np.float32)])
         mirrored = np.r_[mirrored, np.ones(n_orig, dtype=bool)]
@@ -309,5 +317,5 @@ def load_ckplus(
         skipped=skipped,
         n_unreadable=len(unreadable),
         unreadable=list(unreadable),
-        DESCR=_describe(len(X), n_frames, counts, skips, mirror),
+        DESCR=_describe(len(X), n_frames, counts, skips, mirror, X.shape[-1], extractor),
     )

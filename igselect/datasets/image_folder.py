@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import warnings
+from collections.abc import Callable
 from numbers import Integral
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 
-from ._cache import extract_cached
+from ._cache import extract_cached, extractor_factory
 
 __all__ = ["load_image_folder"]
 
@@ -93,6 +93,7 @@ def _unreadable_files(items: list, results: list) -> list[str]:
         "verbose": ["verbose"],
         "return_X_y": ["boolean"],
         "model_path": [str, os.PathLike, None],
+        "extractor": [callable, None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -106,6 +107,7 @@ def load_image_folder(
     verbose: int = 0,
     return_X_y: bool = False,
     model_path: str | os.PathLike | None = None,
+    extractor: Callable | None = None,
 ):
     """Load landmarks of labelled photos: ``root/<label>/<file>``, one photo per sample.
 
@@ -143,11 +145,19 @@ def load_image_folder(
         Return ``(data, target)`` instead of the Bunch.
     model_path : str or path-like, default=None
         Face Landmarker bundle (see :func:`~igselect.landmarks.resolve_face_model`).
+    extractor : callable, default=None
+        Another landmark extractor: a zero-argument callable (a class or a
+        :func:`functools.partial`) that returns a new extractor, called once
+        per worker. The extractor is a context manager with an ``image(path)``
+        method returning ``(2, L)`` landmarks or ``None`` (no face), and
+        ``scheme``, ``n_landmarks`` and ``cache_key()`` (the cache's key: its
+        class, settings and model); :class:`~igselect.landmarks.FaceMeshExtractor`
+        is the reference. ``None`` means ``FaceMeshExtractor(model_path)``.
 
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        ``data`` float32 (n, 1, 2, 468); ``target`` (folder names);
+        ``data`` float32 (n, 1, 2, L), L = 468 with the default extractor; ``target`` (folder names);
         ``subject``; ``files``; ``target_names``; ``landmark_names``;
         ``n_noface`` and ``skipped`` (files without a face); ``n_unreadable``
         and ``unreadable`` (files that could not be decoded); ``DESCR``.
@@ -174,8 +184,7 @@ def load_image_folder(
     >>> london.data.shape, sorted(set(london.target))  # doctest: +SKIP
     ((120, 1, 2, 468), ['neutral', 'smiling'])
     """
-    from igselect.landmarks import FaceMeshExtractor, resolve_face_model
-
+    factory = extractor_factory(extractor, model_path)
     root = Path(root).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"image folder not found. Received: root={str(root)!r}")
@@ -200,7 +209,7 @@ def load_image_folder(
             "expected root/<label>/<image>"
         )
     results = extract_cached(
-        functools.partial(FaceMeshExtractor, resolve_face_model(model_path)),
+        factory,
         items,
         method="image",
         root=root,
@@ -242,9 +251,14 @@ def load_image_folder(
         n_unreadable=len(unreadable),
         unreadable=unreadable,
         DESCR=(
-            f"{len(X)} photos from {str(root)!r} as MediaPipe face-mesh landmarks, one frame "
-            "each (n, 1, 2, 468), normalised to a 300x300 grayscale face crop. "
-            f"Labels: {sorted(set(y))}. Photos without a face: {len(noface)}. "
+            f"{len(X)} photos from {str(root)!r} as "
+            + (
+                "MediaPipe face-mesh landmarks, one frame each (n, 1, 2, 468), normalised to a "
+                "300x300 grayscale face crop. "
+                if extractor is None
+                else f"landmarks of {extractor!r}, one frame each (n, 1, 2, {X.shape[-1]}). "
+            )
+            + f"Labels: {sorted(set(y))}. Photos without a face: {len(noface)}. "
             f"Unreadable files: {len(unreadable)}."
         ),
     )
