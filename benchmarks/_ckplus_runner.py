@@ -92,6 +92,9 @@ def run_unit(cfg, data, out, key, seed, emo, n_total, quiet=True) -> dict:
         import tensorflow  # noqa: F401
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="Integrated Gradients did not converge")
+    # joblib.Memory's hint that hashing a call's arguments (the data) took over 0.5 s: a
+    # performance note for the cache's users, timed by the machine's load, not a result
+    warnings.filterwarnings("ignore", message="Persisting input arguments took")
     store = RunStore(out, key)
     memory = Memory(str(Path(out) / "cache"), verbose=0)
     tr, te = outer_split(data.groups, cfg.test_size, seed)
