@@ -30,16 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ._global_attribution import ATTRIBUTIONS
+
 __all__: list[str] = []
 
-METHODS = (
-    "integrated_gradients",
-    "gradient_shap",
-    "saliency",
-    "input_x_gradient",
-    "grad_cam",
-    "occlusion",
-)
+#: The methods ``--method`` takes: the selector's built-in attributions.
+METHODS = ATTRIBUTIONS
 _VIDEO_EXTENSIONS = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 
 
@@ -187,8 +183,9 @@ def _attribute(method, classifier, Xt, base, column, n_steps):
         a = attr.gradient_shap(model, Xt, base, target=column, n_samples=64, random_state=0)
         return attr.aggregate_landmark_scores(a)[0]
     if method == "input_x_gradient" and base is not None:
-        out = [attr.input_x_gradient(model, Xt, b[None], target=column) for b in base]
-        return np.mean([attr.aggregate_landmark_scores(a)[0] for a in out], axis=0)
+        from .attribution._saliency import _per_baseline_scores
+
+        return _per_baseline_scores(model, Xt, base, column).mean(axis=0)[0]
     if method == "occlusion":
         target = model if model is not None else classifier.predict_proba
         bases = ["mean"] if base is None else list(base)

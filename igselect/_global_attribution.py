@@ -239,7 +239,7 @@ def _global_attribution_scores(
 
 def _input_x_gradient_scores(model, X, y, rows, baselines, complement, column, batch_size, params):
     """``(x - b) * dF/dx`` for every baseline ``b``, from one gradient per input."""
-    from .attribution._saliency import _input_gradients
+    from .attribution._saliency import _per_baseline_scores
 
     if params:
         raise TypeError(
@@ -247,19 +247,19 @@ def _input_x_gradient_scores(model, X, y, rows, baselines, complement, column, b
             f"selector's `baselines`). Received: attribution_params={params!r}"
         )
     X_in = X[rows]
-    _, grads, _ = _input_gradients(model, X_in, column, batch_size)
-    grads = grads.reshape(X_in.shape)
     if isinstance(baselines, str) and baselines == "onset":
-        base = _onset_baselines(X_in)
-        return {
-            "scores_per_baseline": _mean_scores((X_in - base) * grads)[None],
-            "baselines": base,
-            "baseline_labels": np.full(len(rows), "onset", dtype=object),
-            "baseline_indices": np.asarray(rows, dtype=np.int64),
-        }
-    base, labels, indices = _make_baselines(baselines, X, y, complement, model, column, batch_size)
+        base = _onset_baselines(X_in)  # one per input: a single row
+        labels = np.full(len(rows), "onset", dtype=object)
+        indices = np.asarray(rows, dtype=np.int64)
+        rows_of = [base]
+    else:
+        base, labels, indices = _make_baselines(
+            baselines, X, y, complement, model, column, batch_size
+        )
+        rows_of = base
+    scores = _per_baseline_scores(model, X_in, rows_of, column, batch_size)
     return {
-        "scores_per_baseline": np.stack([_mean_scores((X_in - b) * grads) for b in base]),
+        "scores_per_baseline": scores.astype(np.float64).mean(axis=1),
         "baselines": base,
         "baseline_labels": labels,
         "baseline_indices": indices,

@@ -36,6 +36,20 @@ def _input_gradients(
     return (X_feed if B_feed is None else X_feed - B_feed), grads, out_shape
 
 
+def _per_baseline_scores(model, X, bases, target, batch_size=None) -> np.ndarray:
+    """Landmark scores of ``(x - b) * dF/dx`` for every ``b`` in ``bases``, ``(k, n, L)``.
+
+    One gradient per input serves every baseline; each ``b`` broadcasts against
+    ``X`` (one sequence, or one per input).
+    """
+    from ._aggregation import aggregate_landmark_scores
+
+    X = np.asarray(X, np.float32)
+    _, grads, _ = _input_gradients(model, X, target, batch_size)
+    grads = grads.reshape(X.shape)
+    return np.stack([aggregate_landmark_scores((X - b) * grads) for b in bases])
+
+
 @validate_params(GRADIENT_CONSTRAINTS, prefer_skip_nested_validation=True)
 def saliency(model, X, *, target: int = 1, batch_size: int | None = None) -> np.ndarray:
     """Saliency: the absolute gradient ``|dF/dx|`` of one output column at every input.
