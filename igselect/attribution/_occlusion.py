@@ -26,22 +26,21 @@ __all__ = ["occlusion"]
 
 def _predictor(model, probe: np.ndarray):
     """A function ``(batch, P, 2, L) float32 -> (batch, n_outputs)`` NumPy array."""
-    import keras
-
-    if isinstance(model, keras.Model):
+    net = _keras_model(model)
+    if net is not None:
         # the gradient core's compiled forward (the fast engine's for EMO networks),
         # cached with the model: no retracing across calls
         from ._engines import resolve_engine
         from ._gradients import _runner_for
 
-        channel = len(model.input_shape) == 5
+        channel = len(net.input_shape) == 5
         feed = probe[..., None] if channel else probe
-        eng, _ = resolve_engine(model, engine="auto", dtype="float32", probe=feed[:2])
+        eng, _ = resolve_engine(net, engine="auto", dtype="float32", probe=feed[:2])
         forward = _runner_for(eng, 0).forward
         return lambda x: forward(x[..., None] if channel else x).numpy()
     if hasattr(model, "predict_proba"):
         return lambda x: np.asarray(model.predict_proba(x))
-    if hasattr(model, "model_"):
+    if hasattr(model, "model_"):  # an estimator whose model_ is a plain callable
         return _predictor(model.model_, probe)
     if callable(model):
         return lambda x: np.asarray(model(x))
@@ -52,7 +51,8 @@ def _predictor(model, probe: np.ndarray):
 
 
 def _keras_model(model):
-    """The Keras model :func:`_predictor` would run, or None (predict_proba, callables)."""
+    """The Keras model to run: ``model`` itself, or the ``model_`` of an estimator without
+    ``predict_proba``; None for estimators with ``predict_proba`` and plain callables."""
     import keras
 
     if isinstance(model, keras.Model):
