@@ -180,21 +180,8 @@ def _global_attribution_scores(
     if attribution == "occlusion":
         model = getattr(estimator, "model_", None)
         target = model if model is not None else estimator.predict_proba
-        if isinstance(baselines, str) and baselines == "onset":
-            base = _onset_baselines(X_in)
-            scores = _mean_scores(
-                attr.occlusion(
-                    target, X_in, baseline=base, target=column, batch_size=batch_size, **params
-                )
-            )
-            return {
-                "scores_per_baseline": scores[None],
-                "baselines": base,
-                "baseline_labels": np.full(len(rows), "onset", dtype=object),
-                "baseline_indices": np.asarray(rows, dtype=np.int64),
-            }
-        base, labels, indices = _make_baselines(
-            baselines, X, y, complement, model, column, batch_size
+        base, labels, indices, per_row = _baseline_rows(
+            baselines, X, y, rows, complement, model, column, batch_size
         )
         per_base = np.stack(
             [
@@ -203,15 +190,10 @@ def _global_attribution_scores(
                         target, X_in, baseline=b, target=column, batch_size=batch_size, **params
                     )
                 )
-                for b in base
+                for b in per_row
             ]
         )
-        return {
-            "scores_per_baseline": per_base,
-            "baselines": base,
-            "baseline_labels": labels,
-            "baseline_indices": indices,
-        }
+        return _rows(per_base, base, labels, indices)
     model = _keras_model(estimator, attribution)
     if attribution == "input_x_gradient":
         return _input_x_gradient_scores(
@@ -226,12 +208,7 @@ def _global_attribution_scores(
         scores = _mean_scores(
             attr.gradient_shap(model, X_in, base, target=column, batch_size=batch_size, **params)
         )
-        return {
-            "scores_per_baseline": scores[None],
-            "baselines": base,
-            "baseline_labels": labels,
-            "baseline_indices": indices,
-        }
+        return _rows(scores[None], base, labels, indices)
     function = getattr(attr, attribution)  # saliency, grad_cam
     scores = _mean_scores(function(model, X_in, target=column, batch_size=batch_size, **params))
     return _one_row(scores, X)
@@ -246,20 +223,30 @@ def _input_x_gradient_scores(model, X, y, rows, baselines, complement, column, b
             "input_x_gradient takes no attribution_params (its baselines come from the "
             f"selector's `baselines`). Received: attribution_params={params!r}"
         )
-    X_in = X[rows]
+    base, labels, indices, per_row = _baseline_rows(
+        baselines, X, y, rows, complement, model, column, batch_size
+    )
+    scores = _per_baseline_scores(model, X[rows], per_row, column, batch_size)
+    return _rows(scores.astype(np.float64).mean(axis=1), base, labels, indices)
+
+
+def _baseline_rows(baselines, X, y, rows, complement, model, column, batch_size):
+    """``(baselines, labels, indices, per_row)`` of occlusion and input x gradient.
+
+    ``per_row`` holds what each score row compares the inputs with: every
+    baseline in turn, or with ``"onset"`` all of them at once (one per input).
+    """
     if isinstance(baselines, str) and baselines == "onset":
-        base = _onset_baselines(X_in)  # one per input: a single row
+        base = _onset_baselines(X[rows])
         labels = np.full(len(rows), "onset", dtype=object)
-        indices = np.asarray(rows, dtype=np.int64)
-        rows_of = [base]
-    else:
-        base, labels, indices = _make_baselines(
-            baselines, X, y, complement, model, column, batch_size
-        )
-        rows_of = base
-    scores = _per_baseline_scores(model, X_in, rows_of, column, batch_size)
+        return base, labels, np.asarray(rows, dtype=np.int64), [base]
+    base, labels, indices = _make_baselines(baselines, X, y, complement, model, column, batch_size)
+    return base, labels, indices, base
+
+
+def _rows(scores_per_baseline, base, labels, indices) -> dict:
     return {
-        "scores_per_baseline": scores.astype(np.float64).mean(axis=1),
+        "scores_per_baseline": scores_per_baseline,
         "baselines": base,
         "baseline_labels": labels,
         "baseline_indices": indices,
