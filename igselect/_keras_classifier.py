@@ -27,13 +27,11 @@ from numbers import Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from igselect._keras_build import _BuildFnMixin
 from igselect._keras_fit import _FitStepsMixin
 from igselect._keras_pickling import _KerasPicklingMixin
-from igselect._trainer import get_trainer
 from igselect._validation import (
     Interval,
     IntInterval,
@@ -46,10 +44,9 @@ from igselect._validation import (
 
 __all__ = ["KerasLandmarkClassifier"]
 
+
 #: Samples per batch in predict_proba (memory bound, not a model parameter).
 _PREDICT_BATCH = 256
-#: Upper bound of the integer seed derived from ``random_state``.
-_MAX_SEED = 2**31 - 1
 
 #: Constraints of the training parameters shared by every Keras estimator here.
 _TRAINING_CONSTRAINTS: dict = {
@@ -251,52 +248,7 @@ class KerasLandmarkClassifier(
             The fitted estimator.
         """
         start = time.perf_counter()
-        self._validate_params()
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
-        X = check_landmark_array(X)
-        y = check_landmark_target(y, X.shape[0])
-        y_enc = self._encode_target(y)
-        n_classes = int(self.classes_.shape[0])
-        self.n_frames_in_, self.n_landmarks_in_ = int(X.shape[1]), int(X.shape[3])
-        seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
-        class_w = self._class_weights(y_enc)
-
-        X_tr, y_tr, val = self._split(X, y_enc, seed, n_classes)
-        mean = std = None
-        if self.standardize:
-            mean = X_tr.mean(axis=(0, 1), dtype=np.float64)
-            std = X_tr.std(axis=(0, 1), dtype=np.float64)
-        model, network, key, template, from_logits = self._build_network(
-            n_classes, seed, mean, std, X_tr
-        )
-        trainer = get_trainer(
-            key,
-            template,
-            n_frames=self.n_frames_in_,
-            n_landmarks=self.n_landmarks_in_,
-            learning_rate=self.learning_rate,
-            batch_size=self.batch_size,
-            from_logits=from_logits,
-        )
-        scale = model.get_layer("standardize") if self.standardize else None
-        history, epoch_times = self._train(trainer, network, scale, X_tr, y_tr, val, class_w, seed)
-        self.model_ = model
-        self._predict_fn = self._make_predict_fn()
-        self.history_ = history
-        self.n_iter_ = len(history["loss"])
-        self.epoch_times_ = np.asarray(epoch_times)
-        self.fit_time_ = time.perf_counter() - start
-        if self.verbose:
-            last = ", ".join(f"{k}={v[-1]:.4f}" for k, v in self.history_.items() if v)
-            print(
-                f"[{type(self).__name__}] {self._describe()}fitted on "
-                f"{X.shape[0]} samples ({self.n_frames_in_} frames, {self.n_landmarks_in_} "
-                f"landmarks): {self.n_iter_} epochs in {self.fit_time_:.1f} s; {last}"
-            )
-        return self
+        return self._fit_prepared(self._prepare_fit(X, y), start)
 
     def _describe(self) -> str:
         return ""

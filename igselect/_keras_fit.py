@@ -1,6 +1,10 @@
 """The steps of :meth:`KerasLandmarkClassifier.fit <igselect.KerasLandmarkClassifier.fit>`.
 
-Label encoding (every label a class, or one-vs-rest with ``positive_class``),
+What happens before the epochs (``_prepare_fit``: validation of the
+parameters and inputs, the seed, the standardisation statistics and the
+network) and after them (``_finish_fit``: the fitted attributes), shared by
+:meth:`~igselect.KerasLandmarkClassifier.fit` and by the stacked fits of
+:mod:`igselect._stacked_fit`; label encoding (every label a class, or one-vs-rest with ``positive_class``),
 the per-class loss weights, the stratified validation split (skipped with a
 warning when the data are too small for it) and the epoch loop on the cached
 trainer of :mod:`igselect._trainer`, with early stopping on the class-weighted
@@ -13,18 +17,122 @@ import math
 import numbers
 import time
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 
-from igselect._validation import binarize_target
+from igselect._validation import binarize_target, check_landmark_array, check_landmark_target
 
 __all__: list[str] = []
+
+#: Upper bound of the integer seed derived from ``random_state``.
+_MAX_SEED = 2**31 - 1
+
+
+class _PreparedFit(NamedTuple):
+    """What :meth:`KerasLandmarkClassifier._prepare_fit` hands to the epoch loop."""
+
+    model: object  # model_: standardize -> network [-> softmax]
+    network: object  # the part that trains (build_fn's model)
+    scale: object  # the standardize layer, or None
+    trainer_key: object
+    build_template: object
+    from_logits: bool
+    X_train: np.ndarray
+    y_train: np.ndarray  # class indices
+    validation: tuple | None  # (X_val, y_val) or None
+    class_weights: np.ndarray  # per class index
+    seed: int
+    n_samples: int  # passed to fit
 
 
 class _FitStepsMixin:
     """Target encoding, class weights, validation split and epoch loop (a mixin)."""
+
+    def _prepare_fit(self, X, y) -> _PreparedFit:
+        """Everything :meth:`fit` does before the epochs (shared with stacked fits)."""
+        self._validate_params()
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        X = check_landmark_array(X)
+        y = check_landmark_target(y, X.shape[0])
+        y_enc = self._encode_target(y)
+        n_classes = int(self.classes_.shape[0])
+        self.n_frames_in_, self.n_landmarks_in_ = int(X.shape[1]), int(X.shape[3])
+        seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
+        class_w = self._class_weights(y_enc)
+
+        X_tr, y_tr, val = self._split(X, y_enc, seed, n_classes)
+        mean = std = None
+        if self.standardize:
+            mean = X_tr.mean(axis=(0, 1), dtype=np.float64)
+            std = X_tr.std(axis=(0, 1), dtype=np.float64)
+        model, network, key, template, from_logits = self._build_network(
+            n_classes, seed, mean, std, X_tr
+        )
+        scale = model.get_layer("standardize") if self.standardize else None
+        return _PreparedFit(
+            model,
+            network,
+            scale,
+            key,
+            template,
+            from_logits,
+            X_tr,
+            y_tr,
+            val,
+            class_w,
+            seed,
+            int(X.shape[0]),
+        )
+
+    def _fit_prepared(self, prepared: _PreparedFit, start: float):
+        """The epochs on this configuration's cached trainer, then the fitted attributes."""
+        from igselect._trainer import get_trainer
+
+        trainer = get_trainer(
+            prepared.trainer_key,
+            prepared.build_template,
+            n_frames=self.n_frames_in_,
+            n_landmarks=self.n_landmarks_in_,
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            from_logits=prepared.from_logits,
+        )
+        history, epoch_times = self._train(
+            trainer,
+            prepared.network,
+            prepared.scale,
+            prepared.X_train,
+            prepared.y_train,
+            prepared.validation,
+            prepared.class_weights,
+            prepared.seed,
+        )
+        return self._finish_fit(prepared.model, history, epoch_times, start, prepared.n_samples)
+
+    def _finish_fit(self, model, history: dict, epoch_times, start: float, n_samples: int):
+        """Everything :meth:`fit` does after the epochs; returns ``self``."""
+        self.model_ = model
+        self._predict_fn = self._make_predict_fn()
+        self.history_ = history
+        self.n_iter_ = len(history["loss"])
+        self.epoch_times_ = np.asarray(epoch_times)
+        self.fit_time_ = time.perf_counter() - start
+        if self.verbose:
+            last = ", ".join(f"{k}={v[-1]:.4f}" for k, v in self.history_.items() if v)
+            print(
+                f"[{type(self).__name__}] {self._describe()}fitted on "
+                f"{n_samples} samples "
+                f"({self.n_frames_in_} frames, {self.n_landmarks_in_} "
+                f"landmarks): {self.n_iter_} epochs in {self.fit_time_:.1f} s; {last}"
+            )
+        return self
 
     def _encode_target(self, y: np.ndarray) -> np.ndarray:
         """Set ``classes_`` and ``positive_class_``; return class indices."""
