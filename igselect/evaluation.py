@@ -13,6 +13,7 @@ classifiers (e.g. an SVM) behind a landmark selector.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from numbers import Integral
 
@@ -81,38 +82,74 @@ def _metrics(clf, X_te, y01) -> dict:
     return binary_metrics(y01, pred, _scores(clf, X_te))
 
 
-def _evaluate_one(X, y01, y, split, train, test, name, selector, classifiers, counts, features):
+def _select(X, y, train, test, selector, counts, features) -> dict:
+    """Fit one selector on the training part; its ranking and its inputs at every L."""
     sel = clone(selector)
     _final_step(sel).set_params(n_landmarks=max(counts))  # fit validates it against L
     start = time.perf_counter()
     sel.fit(X[train], y[train])
     rank_time = time.perf_counter() - start
     final = _final_step(sel)
-    ranking = np.asarray(final.ranking_)
-    records = []
+    inputs = {}
     for L in counts:
         final.set_params(n_landmarks=int(L))
         Xs_tr, Xs_te = sel.transform(X[train]), sel.transform(X[test])
         feat = _features(features)
         if feat is not None:
             Xs_tr, Xs_te = feat.fit_transform(Xs_tr), feat.transform(Xs_te)
+        inputs[int(L)] = (Xs_tr, Xs_te)
+    return {"ranking": np.asarray(final.ranking_), "rank_time_s": rank_time, "inputs": inputs}
+
+
+def _fit_classifiers(clf, X_trains, y_train) -> tuple[list, list]:
+    """One fitted clone of ``clf`` per distinct training input, and each one's fit time.
+
+    Selectors that keep the same landmarks give the same input, which is
+    fitted once. EMO networks of one configuration are trained side by side
+    (:func:`~igselect._stacked_fit.fit_emo_stack`); any other classifier is
+    fitted on its own.
+    """
+    from ._stacked_fit import fit_emo_stack
+
+    keys = [hashlib.sha1(np.ascontiguousarray(Xt).view(np.uint8)).hexdigest() for Xt in X_trains]
+    unique = list(dict.fromkeys(keys))
+    first = [keys.index(k) for k in unique]
+    start = time.perf_counter()
+    fitted = fit_emo_stack([clone(clf) for _ in unique], [X_trains[i] for i in first], y_train)
+    share = (time.perf_counter() - start) / len(unique)
+    by_key = dict(zip(unique, fitted, strict=True))
+    return [by_key[k] for k in keys], [share] * len(keys)
+
+
+def _evaluate_split(X, y, y01, split, train, test, selections, classifiers, counts) -> list:
+    """Every classifier at each of its L values on one split's selections.
+
+    ``counts`` is ``(all L values, {classifier name: its L values})``.
+    """
+    records = []
+    counts, per_classifier = counts
+    for L in counts:
+        names = list(selections)
         for cname, clf in classifiers.items():
-            start = time.perf_counter()
-            fitted = clone(clf).fit(Xs_tr, y[train])
-            fit_time = time.perf_counter() - start
-            records.append(
-                {
-                    "split": int(split),
-                    "selector": name,
-                    "L": int(L),
-                    "classifier": cname,
-                    **_metrics(fitted, Xs_te, y01[test]),
-                    "n_train": int(len(train)),
-                    "fit_time_s": fit_time,
-                    "rank_time_s": rank_time,
-                    "ranking": ranking,
-                }
-            )
+            if L not in per_classifier[cname]:
+                continue
+            X_trains = [selections[name]["inputs"][L][0] for name in names]
+            fitted, times = _fit_classifiers(clf, X_trains, y[train])
+            for name, model, fit_time in zip(names, fitted, times, strict=True):
+                sel = selections[name]
+                records.append(
+                    {
+                        "split": int(split),
+                        "selector": name,
+                        "L": int(L),
+                        "classifier": cname,
+                        **_metrics(model, sel["inputs"][L][1], y01[test]),
+                        "n_train": int(len(train)),
+                        "fit_time_s": fit_time,
+                        "rank_time_s": sel["rank_time_s"],
+                        "ranking": sel["ranking"],
+                    }
+                )
     return records
 
 
@@ -127,6 +164,7 @@ def _evaluate_one(X, y01, y, split, train, test, name, selector, classifiers, co
         "cv": ["cv_object"],
         "positive_class": "no_validation",
         "features": [StrOptions({"coordinates", "motion"}), HasMethods(["fit", "transform"])],
+        "classifier_counts": [dict, None],
         "n_jobs": [Integral, None],
     },
     prefer_skip_nested_validation=True,
@@ -142,6 +180,7 @@ def evaluate_selection(
     cv,
     positive_class=None,
     features="coordinates",
+    classifier_counts: dict | None = None,
     n_jobs: int | None = None,
 ) -> list[dict]:
     """Cross-validate landmark selectors by the accuracy of classifiers on their top L.
@@ -180,8 +219,14 @@ def evaluate_selection(
         their motion from the onset frame
         (:class:`~igselect.landmarks.OnsetDisplacement`), or the output of a
         transformer fitted on the training part.
+    classifier_counts : dict of str -> array-like of int, default=None
+        The L values at which to fit a classifier, for the classifiers that
+        should skip some of ``landmark_counts`` (for example an expensive
+        network at the largest L); each must be among ``landmark_counts``.
+        Classifiers not named are fitted at every L.
     n_jobs : int, default=None
-        Parallel (split, selector) pairs, through :mod:`joblib` (``-1``: all CPUs;
+        Parallel (split, selector) pairs for the selectors, then parallel
+        splits for the classifiers, through :mod:`joblib` (``-1``: all CPUs;
         inside ``joblib.parallel_config(backend="dask")``, a Dask cluster).
 
     Returns
@@ -191,7 +236,20 @@ def evaluate_selection(
         ``classifier``, ``accuracy``, ``balanced_accuracy``, ``roc_auc`` (NaN when
         the test part holds one class), ``majority_rate`` (of the test part),
         ``n_test``, ``n_test_positive``, ``n_train``, ``fit_time_s`` (the
-        classifier's), ``rank_time_s`` (the selector's fit) and ``ranking``.
+        classifier's fit; see the notes), ``rank_time_s`` (the selector's fit)
+        and ``ranking``.
+
+    Notes
+    -----
+    Selectors that keep the same landmarks (all of them at the largest L)
+    give a classifier the same input; it is fitted once and its record is
+    repeated. :class:`~igselect.EmoClassifier` networks of one configuration
+    with no validation split are trained side by side, one network per
+    selector, in one compiled loop with stacked weights: each network ends as
+    its own ``fit`` would leave it (the same initial weights, mini-batch order,
+    dropout masks and Adam updates, up to floating-point rounding), at a
+    fraction of the time. ``fit_time_s`` is then the shared fit's time divided
+    by the number of networks in it.
 
     Examples
     --------
@@ -224,11 +282,30 @@ def evaluate_selection(
             "selectors and classifiers must each name at least one estimator. "
             f"Received: {len(selectors)} selector(s), {len(classifiers)} classifier(s)"
         )
+    per_classifier = {name: counts for name in classifiers}
+    for name, values in (classifier_counts or {}).items():
+        wanted = [int(v) for v in np.ravel(values)]
+        if name not in classifiers or not set(wanted) <= set(counts):
+            raise ValueError(
+                "classifier_counts must map names of classifiers to some of landmark_counts "
+                f"{counts!r}. Received: classifier_counts={classifier_counts!r}"
+            )
+        per_classifier[name] = wanted
     y01 = binarize_target(y, positive_class)
     splits = list(check_cv(cv, y, classifier=True).split(X, y, groups))
-    jobs = (
-        delayed(_evaluate_one)(X, y01, y, i, tr, te, name, sel, classifiers, counts, features)
-        for i, (tr, te) in enumerate(splits)
-        for name, sel in selectors.items()
+    pairs = [(i, name) for i in range(len(splits)) for name in selectors]
+    fitted = Parallel(n_jobs=n_jobs)(
+        delayed(_select)(X, y, *splits[i], selectors[name], counts, features) for i, name in pairs
     )
-    return [rec for part in Parallel(n_jobs=n_jobs)(jobs) for rec in part]
+    selections = [{} for _ in splits]
+    for (i, name), sel in zip(pairs, fitted, strict=True):
+        selections[i][name] = sel
+    parts = Parallel(n_jobs=n_jobs)(
+        delayed(_evaluate_split)(
+            X, y, y01, i, tr, te, selections[i], classifiers, (counts, per_classifier)
+        )
+        for i, (tr, te) in enumerate(splits)
+    )
+    order = {name: k for k, name in enumerate(selectors)}
+    records = [rec for part in parts for rec in part]
+    return sorted(records, key=lambda r: (r["split"], order[r["selector"]]))
