@@ -65,7 +65,7 @@ def parse_args(argv, doc: str) -> argparse.Namespace:
         "--shootout-classifiers",
         help="comma-separated downstream classifiers of the shoot-out, from "
         + ", ".join(SHOOTOUT_CLASSIFIERS)
-        + "; default SVM-linear (full mode: both)",
+        + "; default both",
     )
     par = p.add_mutually_exclusive_group()
     par.add_argument(

@@ -12,6 +12,8 @@ import json
 from dataclasses import asdict, dataclass, field
 
 MODELS = ("T-EMO", "R-EMO", "SVM-linear", "SVM-rbf")
+#: Downstream classifiers of the selector shoot-out.
+SHOOTOUT_CLASSIFIERS = ("SVM-linear", "T-EMO")
 
 
 class BenchmarkInputError(Exception):
@@ -71,7 +73,7 @@ class Config:
     # training split; each classifier is fitted on its top L for every L below.
     shootout_counts: tuple[int, ...] = (468, 64, 16, 8, 4, 2)
     shootout_selectors: tuple[str, ...] = ()
-    shootout_classifiers: tuple[str, ...] = ("SVM-linear",)
+    shootout_classifiers: tuple[str, ...] = SHOOTOUT_CLASSIFIERS
     shootout_svm_C: float = 0.1
 
     def key(self, source: str) -> str:
@@ -109,7 +111,6 @@ ATTRIBUTION_SELECTORS = {
 #: Cheap rankings of the shoot-out (igselect.rankers): no network.
 CHEAP_SELECTORS = ("F-test", "motion", "SVM-weights", "random")
 SELECTORS = (*ATTRIBUTION_SELECTORS, *CHEAP_SELECTORS)
-SHOOTOUT_CLASSIFIERS = ("SVM-linear", "T-EMO")
 
 
 PAPER_LANDMARKS = (468, 234, 128, 64, 32, 16)
@@ -187,6 +188,5 @@ CONFIGS = {
         ensemble_landmarks=64,
         ensemble_seeds=10,
         shootout_selectors=QUICK_SELECTORS,
-        shootout_classifiers=("SVM-linear", "T-EMO"),
     ),
 }

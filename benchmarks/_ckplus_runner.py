@@ -162,54 +162,101 @@ def shootout_counts(cfg, n_total) -> list[int]:
 
 
 def _shootout(cfg, data, store, memory, seed, emo, tr, te, n_total) -> int:
-    """Every shoot-out selector ranks once on the training split; classifiers at every L."""
+    """Every shoot-out selector ranks once on the training split; classifiers at every L.
+
+    One :func:`evaluate_selection` call for all the selectors not yet stored, so
+    that its T-EMO networks of one L train side by side. T-EMO at L = all
+    landmarks is the same pipeline for every selector (no landmark is dropped)
+    and, with a single grid point, the main table's T-EMO run at that L: its
+    record is reused rather than refitted.
+    """
     counts = shootout_counts(cfg, n_total)
     wanted = {(L, c) for L in counts for c in cfg.shootout_classifiers}
-    made = 0
+    names = []
     for name in cfg.shootout_selectors:
-        rname = f"shoot_{emo}_{name}_s{seed}"
-        rec = store.get(rname)
+        rec = store.get(f"shoot_{emo}_{name}_s{seed}")
         if rec is not None and wanted <= {(c["L"], c["classifier"]) for c in rec["cells"]}:
             store.reused += 1
-            continue
-        records = evaluate_selection(
-            data.X,
-            data.y,
-            selectors={name: make_ranker(cfg, name, emo, n_total, memory, seed)},
-            classifiers={
-                c: make_shootout_classifier(cfg, c, emo, seed) for c in cfg.shootout_classifiers
-            },
-            landmark_counts=counts,
-            cv=[(tr, te)],
-            positive_class=emo,
-            features=cfg.features,
-        )
-        ranking = records[0]["ranking"]
-        rank_time = float(records[0]["rank_time_s"])
-        if name == "IG":  # the paper selection already attributed (its scores are cached)
-            sel = store.get(f"select_{emo}_s{seed}") or {}
-            rank_time = float(sel.get("ig_time_s", np.nan))
-        out = {
-            "emotion": emo,
-            "seed": int(seed),
-            "selector": name,
-            "source": data.source,
-            "rank_time_s": rank_time,
-            "ranking": ranking,
-            "cells": [
-                {k: r[k] for k in r if k not in ("ranking", "rank_time_s", "selector", "split")}
-                for r in records
-            ],
-        }
-        for field, truth in (
-            ("precision_at_64", data.relevant),
-            ("precision_moving_at_64", data.moving),
-        ):
-            if truth is not None and emo in truth and len(ranking) > 64:
-                out[field] = precision_at_k(ranking, truth[emo], 64)
-        store.put(rname, out)
-        made += 1
-    return made
+        else:
+            names.append(name)
+    if not names:
+        return 0
+    classifiers = {c: make_shootout_classifier(cfg, c, emo, seed) for c in cfg.shootout_classifiers}
+    main_run = _main_table_temo(cfg, store, emo, n_total, seed)
+    records = evaluate_selection(
+        data.X,
+        data.y,
+        selectors={name: make_ranker(cfg, name, emo, n_total, memory, seed) for name in names},
+        classifiers=classifiers,
+        landmark_counts=counts,
+        cv=[(tr, te)],
+        positive_class=emo,
+        features=cfg.features,
+        classifier_counts=(
+            None if main_run is None else {"T-EMO": [L for L in counts if L != n_total]}
+        ),
+    )
+    for name in names:
+        mine = [r for r in records if r["selector"] == name]
+        cells = [
+            {k: r[k] for k in r if k not in ("ranking", "rank_time_s", "selector", "split")}
+            for r in mine
+        ]
+        if main_run is not None:
+            cells.append(main_run)
+        record = _shoot_record(data, store, emo, seed, name, mine, cells)
+        store.put(f"shoot_{emo}_{name}_s{seed}", record)
+    return len(names)
+
+
+#: What a shoot-out cell takes from a main-table run.
+_CELL_KEYS = (
+    "accuracy",
+    "balanced_accuracy",
+    "roc_auc",
+    "majority_rate",
+    "n_test",
+    "n_test_positive",
+    "n_train",
+    "fit_time_s",
+)
+
+
+def _main_table_temo(cfg, store, emo, n_total, seed):
+    """The main table's T-EMO run at L = all landmarks, when it is the shoot-out's T-EMO."""
+    if "T-EMO" not in cfg.shootout_classifiers or n_total not in cfg.landmark_counts:
+        return None
+    if int(np.prod([len(v) for v in cfg.grid.values()])) != 1:
+        return None  # the main table grid-searched F, Q, R: another network
+    name = run_name(emo, n_total, "T-EMO", seed)
+    rec = store.get(name)
+    if rec is None:
+        return None
+    return {**{k: rec[k] for k in _CELL_KEYS}, "L": n_total, "classifier": "T-EMO", "run": name}
+
+
+def _shoot_record(data, store, emo, seed, name, records, cells) -> dict:
+    ranking = records[0]["ranking"]
+    rank_time = float(records[0]["rank_time_s"])
+    if name == "IG":  # the paper selection already attributed (its scores are cached)
+        sel = store.get(f"select_{emo}_s{seed}") or {}
+        rank_time = float(sel.get("ig_time_s", np.nan))
+    out = {
+        "emotion": emo,
+        "seed": int(seed),
+        "selector": name,
+        "source": data.source,
+        "rank_time_s": rank_time,
+        "ranking": ranking,
+        "cells": cells,
+    }
+    for field, truth in (
+        ("precision_at_64", data.relevant),
+        ("precision_moving_at_64", data.moving),
+    ):
+        if truth is not None and emo in truth and len(ranking) > 64:
+            out[field] = precision_at_k(ranking, truth[emo], 64)
+    return out
 
 
 def _ig_path_record(cfg, data, store, memory, target, tr, n_total) -> int:

@@ -196,10 +196,13 @@ def shootout_section(shoots, cfg, data) -> str:
         "training. The linear SVM of the shoot-out has a fixed C="
         f"{cfg.shootout_svm_C} (no inner grid search), "
         + (
-            "and T-EMO the grid's first F, Q, R."
+            "and T-EMO the grid's first F, Q, R with the main table's training settings. "
+            "At each L the selectors' T-EMO networks train side by side in one compiled loop "
+            "(stacked weights; each ends as its own fit would, to rounding), and at L = all "
+            "landmarks, where every selector keeps the same input, the cell is the main "
+            "table's T-EMO run when the grid has a single point (the same pipeline)."
             if "T-EMO" in classifiers
-            else "and T-EMO is left out in this mode for time (`--shootout-classifiers "
-            "SVM-linear,T-EMO`, default in `--full`)."
+            else "and T-EMO is left out of this run (`--shootout-classifiers SVM-linear`)."
         ),
         "Majority-class rate of the test splits per emotion: "
         + ", ".join(f"{e} {m:.3f}" for e, m in majority.items())

@@ -16,8 +16,14 @@ stateless operation as Keras' ``Dropout``); the loss is the sum of the
 branches' losses, so each branch's gradient is that of its own loss, and
 Adam's update is elementwise. Every fitted estimator therefore ends as
 :meth:`fit` would have left it, up to floating-point rounding (a test compares
-the weights). The epoch function takes the weights as tensors, so it is traced
-once per network configuration whatever the number of branches and landmarks.
+the weights). One caveat of rounding: on unstandardised inputs a conv filter
+can be active everywhere, BatchNorm then cancels its bias, whose gradient is
+zero up to rounding, and Adam scales that rounding to steps of full size; the
+bias (and the BatchNorm moving mean that follows it) then drifts differently
+in the two fits, though the training losses agree. The epoch function takes
+the weights as tensors, so it is traced once per network configuration
+whatever the number of networks and landmarks; the last few configurations
+are kept (:data:`_MAX_EPOCHS`).
 
 Only what this module reproduces is stacked: :class:`~igselect.EmoClassifier`
 with the default ``(2, 1)`` kernel and no validation split (fixed epochs, no
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 
 import numpy as np
 
@@ -50,12 +57,16 @@ _SHARED_PARAMS = (
 _LAYERS = (("conv", 2), ("bn", 4), ("lstm", 3), ("fc1", 2), ("output", 2))
 #: Indices (in the flat list of the _LAYERS weights) of the BatchNorm moving statistics.
 _MOVING = (4, 5)
+#: Index of the LSTM kernel in that list.
+_LSTM_KERNEL = 6
 #: Rank of each stacked weight (branch axis first), in the order of _LAYERS.
 _RANKS = (5, 2, 2, 2, 2, 2, 3, 3, 2, 3, 2, 3, 2)
 #: Keras' Adam defaults (the trainer of a single fit uses them).
 _BETA_1, _BETA_2, _ADAM_EPSILON = 0.9, 0.999, 1e-7
 
-_EPOCHS: dict = {}
+#: Compiled epochs kept (one per configuration: frames, dropout, learning rate, ...).
+_MAX_EPOCHS = 4
+_EPOCHS: OrderedDict = OrderedDict()
 _EPOCHS_LOCK = threading.Lock()
 
 
@@ -127,19 +138,21 @@ def _train_stack(first, prepared):
     import tensorflow as tf
 
     n_branches = len(prepared)
-    weights = [
-        tf.constant(np.stack(ws).astype(np.float32))
+    stacked = [
+        np.stack(ws).astype(np.float32)
         for ws in zip(*(_network_weights(p.network) for p in prepared), strict=True)
     ]
+    n_landmarks = prepared[0].X_train.shape[3]
+    stacked[_LSTM_KERNEL] = _lstm_rows(stacked[_LSTM_KERNEL], (2, n_landmarks), (0, 2, 1, 3, 4))
+    weights = [tf.constant(v) for v in stacked]
     states = [_dropout_state(p.network) for p in prepared]
     seeds = tf.constant(
         np.stack([np.zeros(2, np.int64) if s is None else np.asarray(s) for s in states])
     )
-    X = tf.constant(
-        np.stack(
-            [p.X_train if p.scale is None else np.asarray(p.scale(p.X_train)) for p in prepared]
-        ).astype(np.float32)
+    X = np.stack(
+        [p.X_train if p.scale is None else np.asarray(p.scale(p.X_train)) for p in prepared]
     )
+    X = tf.constant(np.ascontiguousarray(X.transpose(0, 1, 2, 4, 3), dtype=np.float32))
     y = tf.constant(np.stack([p.y_train for p in prepared]).astype(np.int64))
     w = tf.constant(np.stack([p.class_weights[p.y_train] for p in prepared]).astype(np.float32))
     trainable = [i for i in range(len(weights)) if i not in _MOVING]
@@ -148,8 +161,13 @@ def _train_stack(first, prepared):
     slots = [tf.zeros_like(weights[i]) for i in trainable]
     state = [weights, slots, list(slots), tf.constant(0.0), seeds]
     bn = prepared[0].network.get_layer("bn")
+    shared_mask = bool(np.all(seeds.numpy() == seeds.numpy()[:1]))
     epoch = _epoch_function(
-        first, int(X.shape[2]), (float(bn.momentum), float(bn.epsilon)), tuple(trainable)
+        first,
+        int(X.shape[2]),
+        (float(bn.momentum), float(bn.epsilon)),
+        tuple(trainable),
+        shared_mask,
     )
     rngs = [np.random.RandomState(p.seed) for p in prepared]
     n = int(X.shape[1])
@@ -166,6 +184,7 @@ def _train_stack(first, prepared):
             histories[b]["loss"].append(float(loss[b]))
             histories[b]["accuracy"].append(float(hits[b]))
     weights, seeds = [v.numpy() for v in state[0]], state[4].numpy()
+    weights[_LSTM_KERNEL] = _lstm_rows(weights[_LSTM_KERNEL], (n_landmarks, 2), (0, 2, 1, 3, 4))
     for b, p in enumerate(prepared):
         _set_network_weights(p.network, [v[b] for v in weights])
         if states[b] is not None:
@@ -185,7 +204,7 @@ def _unflat(flat, n_weights: int, n_slots: int) -> list:
     return [list(weights), list(m), list(v), flat[-2], flat[-1]]
 
 
-def _epoch_function(first, n_frames: int, batch_norm: tuple, trainable: tuple):
+def _epoch_function(first, n_frames: int, batch_norm: tuple, trainable: tuple, shared_mask):
     """The compiled epoch of one configuration (cached; any number of branches and L)."""
     key = (
         n_frames,
@@ -194,15 +213,19 @@ def _epoch_function(first, n_frames: int, batch_norm: tuple, trainable: tuple):
         int(first.batch_size),
         batch_norm,
         trainable,
+        shared_mask,
     )
     with _EPOCHS_LOCK:
-        fn = _EPOCHS.get(key)
+        fn = _EPOCHS.pop(key, None)
         if fn is None:
-            fn = _EPOCHS[key] = _trace_epoch(*key)
+            fn = _trace_epoch(*key)
+        _EPOCHS[key] = fn  # most recently used last
+        while len(_EPOCHS) > _MAX_EPOCHS:
+            _EPOCHS.popitem(last=False)
     return fn
 
 
-def _trace_epoch(n_frames, rate, learning_rate, batch_size, batch_norm, trainable):
+def _trace_epoch(n_frames, rate, learning_rate, batch_size, batch_norm, trainable, shared_mask):
     import tensorflow as tf
 
     momentum, epsilon = batch_norm
@@ -210,7 +233,7 @@ def _trace_epoch(n_frames, rate, learning_rate, batch_size, batch_norm, trainabl
     n_slots = len(trainable)
     spec = [
         tf.TensorSpec((None, None), tf.int32),  # order (B, n)
-        tf.TensorSpec((None, None, n_frames, 2, None), tf.float32),  # X (B, n, P, 2, L)
+        tf.TensorSpec((None, None, n_frames, None, 2), tf.float32),  # X (B, n, P, L, 2)
         tf.TensorSpec((None, None), tf.int64),  # y
         tf.TensorSpec((None, None), tf.float32),  # per-sample weights
     ]
@@ -226,7 +249,7 @@ def _trace_epoch(n_frames, rate, learning_rate, batch_size, batch_norm, trainabl
             full = list(weights)
             for k, p in zip(trainable, params, strict=True):
                 full[k] = p
-            logits, moments = _forward(full, xb, seeds, rate, epsilon)
+            logits, moments = _forward(full, xb, seeds, rate, epsilon, shared_mask)
             ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=yb, logits=logits)
             size = tf.cast(tf.shape(yb)[1], tf.float32)
             per_branch = tf.reduce_sum(ce * wb, axis=1) / size
@@ -234,8 +257,12 @@ def _trace_epoch(n_frames, rate, learning_rate, batch_size, batch_norm, trainabl
         grads = tape.gradient(loss, params)
         step = step + 1.0
         new, m, v = list(weights), list(m), list(v)
+        # Keras' Adam (keras.optimizers.Adam.update_step), elementwise, one step size
+        alpha = learning_rate * tf.sqrt(1.0 - tf.pow(_BETA_2, step)) / (1.0 - tf.pow(_BETA_1, step))
         for j, k in enumerate(trainable):
-            new[k], m[j], v[j] = _adam(weights[k], grads[j], m[j], v[j], step, learning_rate)
+            m[j] = m[j] + (grads[j] - m[j]) * (1.0 - _BETA_1)
+            v[j] = v[j] + (tf.square(grads[j]) - v[j]) * (1.0 - _BETA_2)
+            new[k] = weights[k] - m[j] * alpha / (tf.sqrt(v[j]) + _ADAM_EPSILON)
         for k, stat in zip(_MOVING, moments, strict=True):
             new[k] = weights[k] * momentum + stat * (1.0 - momentum)
         if rate > 0:  # Keras' Dropout draws a seed only when it drops
@@ -271,64 +298,58 @@ def _trace_epoch(n_frames, rate, learning_rate, batch_size, batch_norm, trainabl
     return fn.get_concrete_function()
 
 
-def _forward(weights, xb, seeds, rate: float, epsilon: float):
+def _forward(weights, xb, seeds, rate: float, epsilon: float, shared_mask: bool):
     """Training-mode logits of every branch, and each branch's BatchNorm batch moments.
 
-    ``xb`` is ``(B, batch, P, 2, L)`` (standardised). The layers are those of
+    ``xb`` is ``(B, batch, P, L, 2)`` (standardised; landmarks before
+    coordinates). The layers are those of
     :func:`~igselect.network.build_emo_network`: a ``(2, 1)`` conv with "same"
     padding (row 0 sees x and y, row 1 sees y and the zero padding), ReLU,
     BatchNorm over the filters, the LSTM (Keras' gate order i, f, c, o),
-    dropout, a ReLU layer and the two output logits.
+    dropout, a ReLU layer and the two output logits. The conv features are laid
+    out ``(landmark, row, filter)``; the LSTM kernel's rows are permuted to match.
     """
     import tensorflow as tf
 
     kernel, conv_b, gamma, beta, _, _, W, U, lstm_b, W1, b1, W2, b2 = weights
-    k = kernel[:, :, 0, 0, :]  # (B, 2, F)
-    k0, k1 = (k[:, None, None, None, i, :] for i in (0, 1))  # (B, 1, 1, 1, F)
-    bias = conv_b[:, None, None, None, :]
-    x0, x1 = xb[:, :, :, 0, :, None], xb[:, :, :, 1, :, None]  # (B, b, P, L, 1)
-    rows = [tf.nn.relu(x0 * k0 + x1 * k1 + bias), tf.nn.relu(x1 * k0 + bias)]
-    A = tf.stack(rows, axis=3)  # (B, b, P, 2, L, F)
-    mean, var = tf.nn.moments(A, axes=[1, 2, 3, 4], keepdims=True)
-    A = tf.nn.batch_normalization(
-        A,
-        mean,
-        var,
-        beta[:, None, None, None, None, :],
-        gamma[:, None, None, None, None, :],
-        epsilon,
-    )
-    shape = tf.shape(A)
-    seq = tf.reshape(A, tf.stack([shape[0], shape[1], shape[2], -1]))  # (B, b, P, 2 L F)
-    xw = tf.einsum("bnpd,bdk->bnpk", seq, W)
+    k0, k1 = kernel[:, 0, 0, 0, :], kernel[:, 1, 0, 0, :]  # (B, F)
+    # [x, y] @ [[k0, 0], [k1, k0]]: rows 0 and 1 of the conv output, each for every filter
+    pair = tf.stack([tf.concat([k0, tf.zeros_like(k0)], 1), tf.concat([k1, k0], 1)], axis=1)
+    shape = tf.shape(xb)
+    flat = tf.reshape(xb, tf.stack([shape[0], -1, 2]))  # (B, b P L, 2)
+    A = tf.nn.relu(tf.matmul(flat, pair) + tf.tile(conv_b, [1, 2])[:, None, :])
+    A = tf.reshape(A, tf.stack([shape[0], -1, tf.shape(conv_b)[1]]))  # (B, b P L 2, F)
+    mean, var = tf.nn.moments(A, axes=[1], keepdims=True)
+    A = tf.nn.batch_normalization(A, mean, var, beta[:, None, :], gamma[:, None, :], epsilon)
+    seq = tf.reshape(A, tf.stack([shape[0], shape[1] * shape[2], -1]))  # (B, b P, L 2 F)
+    xw = tf.reshape(tf.matmul(seq, W), tf.stack([shape[0], shape[1], shape[2], -1]))
     h = c = tf.zeros(tf.stack([shape[0], shape[1], tf.shape(U)[1]]))
     for t in range(xb.shape[2]):
-        z = xw[:, :, t] + tf.einsum("bnq,bqk->bnk", h, U) + lstm_b[:, None, :]
+        z = xw[:, :, t] + tf.matmul(h, U) + lstm_b[:, None, :]
         i, f, g, o = tf.split(z, 4, axis=-1)
         c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
         h = tf.sigmoid(o) * tf.tanh(c)
     if rate > 0:
-        # tf.nn.experimental.stateless_dropout of each branch, with its own seed state
-        # (as Keras' Dropout draws it); the mask is drawn outside the gradient.
-        keep = tf.map_fn(
-            lambda seed: tf.random.stateless_uniform(
-                tf.shape(h)[1:], seed=tf.cast(tf.math.floormod(seed, 2**31 - 2), tf.int32)
-            ),
-            seeds,
-            fn_output_signature=tf.float32,
-        )
-        h = h * (1.0 / (1.0 - rate)) * tf.cast(keep >= rate, tf.float32)
-    h = tf.nn.relu(tf.einsum("bnq,bqr->bnr", h, W1) + b1[:, None, :])
-    logits = tf.einsum("bnr,brk->bnk", h, W2) + b2[:, None, :]
-    flat = [tf.reshape(s, tf.shape(conv_b)) for s in (mean, var)]
-    return logits, flat
+        # tf.nn.experimental.stateless_dropout with each branch's seed state, as Keras'
+        # Dropout draws it (one draw serves all when the states are equal)
+        def keep(seed):
+            seed = tf.cast(tf.math.floormod(seed, 2**31 - 2), tf.int32)
+            return tf.random.stateless_uniform(tf.shape(h)[1:], seed=seed)
+
+        if shared_mask:
+            draw = keep(seeds[0])[None]
+        else:
+            draw = tf.map_fn(keep, seeds, fn_output_signature=tf.float32)
+        h = h * (1.0 / (1.0 - rate)) * tf.cast(draw >= rate, tf.float32)
+    h = tf.nn.relu(tf.matmul(h, W1) + b1[:, None, :])
+    logits = tf.matmul(h, W2) + b2[:, None, :]
+    return logits, [tf.reshape(s, tf.shape(conv_b)) for s in (mean, var)]
 
 
-def _adam(var, grad, m, v, step, learning_rate: float):
-    """Keras' Adam update (``keras.optimizers.Adam.update_step``), elementwise."""
-    import tensorflow as tf
-
-    alpha = learning_rate * tf.sqrt(1.0 - tf.pow(_BETA_2, step)) / (1.0 - tf.pow(_BETA_1, step))
-    m = m + (grad - m) * (1.0 - _BETA_1)
-    v = v + (tf.square(grad) - v) * (1.0 - _BETA_2)
-    return var - m * alpha / (tf.sqrt(v) + _ADAM_EPSILON), m, v
+def _lstm_rows(kernel: np.ndarray, dims: tuple, axes: tuple) -> np.ndarray:
+    """The LSTM kernel ``(B, 2 L F, 4Q)`` with its rows reordered, ``dims`` a split of ``2 L``."""
+    B, D, K = kernel.shape
+    F = D // (dims[0] * dims[1])
+    return np.ascontiguousarray(
+        kernel.reshape(B, dims[0], dims[1], F, K).transpose(axes).reshape(B, D, K)
+    )

@@ -87,8 +87,19 @@ def test_tiny_writes_report_csv_and_figures(tiny_run):
     for needle in ("majority", "balanced accuracy", "Selector shoot-out", "Who wins", "Kuncheva"):
         assert needle in report, needle
     shoot = _rows(out / "shootout.csv")
-    # 2 emotions x 3 selectors (IG, F-test, random) x L {468, 16, 2} x the linear SVM
-    assert len(shoot) == 2 * 3 * 3
+    # 2 emotions x 3 selectors (IG, F-test, random) x L {468, 16, 2} x (linear SVM, T-EMO)
+    assert len(shoot) == 2 * 3 * 3 * 2
+    assert {r["classifier"] for r in shoot} == {"SVM-linear", "T-EMO"}
+    main = {(r["emotion"], r["L"]): r for r in rows if r["model"] == "T-EMO"}
+    for r in shoot:
+        if r["classifier"] != "T-EMO":
+            continue
+        # at L=468 every selector keeps every landmark: the main table's T-EMO run itself;
+        # IG's T-EMO at L=16 is the main table's pipeline too, but trained side by side
+        # with the other selectors' networks (stacked weights): the same accuracy
+        if r["L"] == "468" or (r["selector"], r["L"]) == ("IG", "16"):
+            m = main[r["emotion"], r["L"]]
+            assert (r["accuracy"], r["roc_auc"]) == (m["accuracy"], m["roc_auc"]), r
     assert {r["selector"] for r in shoot} == {"IG", "F-test", "random"}
     assert {r["L"] for r in shoot} == {"468", "16", "2"}
     for r in shoot:
