@@ -44,7 +44,6 @@ from igselect._validation import (
 
 __all__ = ["KerasLandmarkClassifier"]
 
-
 #: Samples per batch in predict_proba (memory bound, not a model parameter).
 _PREDICT_BATCH = 256
 

@@ -4,11 +4,12 @@ What happens before the epochs (``_prepare_fit``: validation of the
 parameters and inputs, the seed, the standardisation statistics and the
 network) and after them (``_finish_fit``: the fitted attributes), shared by
 :meth:`~igselect.KerasLandmarkClassifier.fit` and by the stacked fits of
-:mod:`igselect._stacked_fit`; label encoding (every label a class, or one-vs-rest with ``positive_class``),
-the per-class loss weights, the stratified validation split (skipped with a
-warning when the data are too small for it) and the epoch loop on the cached
-trainer of :mod:`igselect._trainer`, with early stopping on the class-weighted
-validation loss and the best epoch's weights restored.
+:mod:`igselect._stacked_fit`; label encoding (every label a class, or
+one-vs-rest with ``positive_class``), the per-class loss weights, the
+stratified validation split (skipped with a warning when the data are too
+small for it) and the epoch loop on the cached trainer of
+:mod:`igselect._trainer`, with early stopping on the class-weighted validation
+loss and the best epoch's weights restored.
 """
 
 from __future__ import annotations
