@@ -14,8 +14,10 @@ is recovered (the issue's must-show).
 
 Rows: every built-in method with ``baselines="auto"`` (the default), plus the
 configurations that were the default before (input x gradient with a zero
-baseline, occlusion with one typical sample per other class) and occlusion with
-every other-class sample, so that old and new figures sit side by side.
+baseline, occlusion with one typical sample per other class, Grad-CAM with its
+channel weights averaged over the coordinate rows as well as the frames) and
+occlusion with every other-class sample, so that old and new figures sit side
+by side.
 
 Run ``python benchmarks/attribution_recovery.py`` (5 seeds x 2 noise levels,
 about 5 minutes on 2 cores). It prints a table and writes a CSV with one row
@@ -42,7 +44,7 @@ import numpy as np
 from igselect import EmoClassifier, GlobalAttributionSelector
 from igselect.datasets import make_landmark_sequences
 
-#: (row name, attribution, baselines)
+#: (row name, attribution, baselines[, attribution_params])
 CONFIGS = (
     ("integrated_gradients", "integrated_gradients", "auto"),
     ("gradient_shap", "gradient_shap", "auto"),
@@ -50,6 +52,12 @@ CONFIGS = (
     ("input_x_gradient", "input_x_gradient", "auto"),
     ("input_x_gradient (zeros, old default)", "input_x_gradient", "zeros"),
     ("grad_cam", "grad_cam", "auto"),
+    (
+        "grad_cam (frames and rows pooled, old)",
+        "grad_cam",
+        "auto",
+        {"pooling": "frames_and_rows"},
+    ),
     ("occlusion", "occlusion", "auto"),
     ("occlusion (typical, old default)", "occlusion", "typical"),
     ("occlusion (others)", "occlusion", "others"),
@@ -75,13 +83,14 @@ def _fit_classifiers(ds, seed: int, network: dict | None = None) -> dict:
     }
 
 
-def _hits(ds, clf, name, attribution: str, baselines: str) -> tuple[int, float]:
+def _hits(ds, clf, name, attribution: str, baselines: str, params=None) -> tuple[int, float]:
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # IG's completeness warning at 32 steps
         sel = GlobalAttributionSelector(
             clf,
             attribution=attribution,
+            attribution_params=params,
             baselines=baselines,
             prefit=True,
             n_landmarks=4,
@@ -100,9 +109,9 @@ def run(noises, seeds, n_samples: int, configs=CONFIGS, network=None) -> list[di
         for seed in seeds:
             ds = make_landmark_sequences(n_samples=n_samples, noise=noise, random_state=seed)
             clfs = _fit_classifiers(ds, seed, network)
-            for row, attribution, baselines in configs:
+            for row, attribution, baselines, *params in configs:
                 for name in ds.target_names:
-                    found, seconds = _hits(ds, clfs[name], name, attribution, baselines)
+                    found, seconds = _hits(ds, clfs[name], name, attribution, baselines, *params)
                     records.append(
                         {
                             "noise": noise,

@@ -142,6 +142,40 @@ def test_grad_cam_closed_form_on_hand_built_conv():
     assert_allclose(aggregate_landmark_scores(cam), cam.sum(axis=1))
 
 
+def test_grad_cam_pools_over_frames_and_keeps_the_rows_apart():
+    """Two conv rows ("same" padding) read by their own weights: each keeps its channel weight."""
+    rng = np.random.default_rng(5)
+    inputs = keras.Input((P, 2, L))
+    x = keras.layers.Reshape((P, 2, L, 1))(inputs)
+    conv = keras.layers.Conv2D(2, (2, 1), padding="same", use_bias=False)
+    x = keras.layers.TimeDistributed(conv, name="conv")(x)  # (P, 2, L, 2)
+    out = keras.layers.Dense(2, use_bias=False, name="readout")(keras.layers.Flatten()(x))
+    model = keras.Model(inputs, out)
+    K = np.array([[1.0, -1.0], [2.0, 0.5]], np.float32)  # K[kernel row, c]
+    conv.set_weights([K.reshape(2, 1, 1, 2)])
+    u = rng.normal(size=(P, 2, L, 2)).astype(np.float32)  # dF/dA, constant
+    model.get_layer("readout").set_weights([np.stack([np.zeros(u.size), u.ravel()], 1)])
+    X = rng.normal(size=(3, P, 2, L)).astype(np.float32)
+    # row 0 sees (x, y), row 1 sees (y, zero padding)
+    A = np.stack(
+        [
+            np.einsum("npl,c->nplc", X[:, :, 0], K[0]) + np.einsum("npl,c->nplc", X[:, :, 1], K[1]),
+            np.einsum("npl,c->nplc", X[:, :, 1], K[0]),
+        ],
+        axis=2,
+    )  # (n, P, 2, L, C)
+    per_row = u.mean(axis=0)  # (2, L, C): pooled over frames only
+    expected = np.maximum(np.einsum("nphlc,hlc->npl", A, per_row), 0.0)
+    assert_allclose(grad_cam(model, X, layer="conv"), expected, rtol=1e-5, atol=1e-6)
+    pooled = u.mean(axis=(0, 1))  # (L, C): the rows averaged too
+    old = np.maximum(np.einsum("nphlc,lc->npl", A, pooled), 0.0)
+    got = grad_cam(model, X, layer="conv", pooling="frames_and_rows")
+    assert_allclose(got, old, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(expected, old)
+    with pytest.raises(ValueError, match="pooling"):
+        grad_cam(model, X, layer="conv", pooling="rows")
+
+
 def test_grad_cam_on_emo_network_and_errors(emo):
     model, X, _ = emo
     cam = grad_cam(model, X)

@@ -62,11 +62,17 @@ print(
 # Every method on the same network
 # --------------------------------
 net = dict(n_filters=8, lstm_units=16, dense_units=16, learning_rate=3e-3, epochs=60)
-# Every method with its default baselines ("auto"), and the two configurations that were the
-# default before: input x gradient against zeros, occlusion against one typical sample per class.
-configs = {m: (m, "auto") for m in ATTRIBUTIONS}
-configs["input_x_gradient (zeros, old default)"] = ("input_x_gradient", "zeros")
-configs["occlusion (typical, old default)"] = ("occlusion", "typical")
+# Every method with its default baselines ("auto"), and the three configurations that were the
+# default before: input x gradient against zeros, occlusion against one typical sample per class,
+# and Grad-CAM with its channel weights averaged over the conv's two coordinate rows too.
+configs = {m: (m, "auto", None) for m in ATTRIBUTIONS}
+configs["input_x_gradient (zeros, old default)"] = ("input_x_gradient", "zeros", None)
+configs["occlusion (typical, old default)"] = ("occlusion", "typical", None)
+configs["grad_cam (frames and rows pooled, old)"] = (
+    "grad_cam",
+    "auto",
+    {"pooling": "frames_and_rows"},
+)
 rows = {name: [] for name in configs}
 memory = joblib.Memory(tempfile.mkdtemp(prefix="igselect_london_"), verbose=0)
 train_seconds = []
@@ -87,10 +93,11 @@ for seed in args.seeds:
         random_state=seed,
     ).fit(aligned, y)
     train_seconds.append(time.perf_counter() - start)
-    for name, (method, baselines) in configs.items():
+    for name, (method, baselines, params) in configs.items():
         selector = GlobalAttributionSelector(
             EmoClassifier(**net),
             attribution=method,
+            attribution_params=params,
             baselines=baselines,
             n_landmarks=64,
             positive_class="smiling",

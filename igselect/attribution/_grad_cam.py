@@ -2,16 +2,25 @@
 
 For a layer whose output ``A`` has a landmark axis (the EMO network's ``conv``
 layer: ``(n, P, 2, L, F)``, kernel ``(2, 1)``, so every feature map is per
-landmark), Grad-CAM weights each channel ``c`` of landmark ``l`` by its
-gradient averaged over the other axes (frames, the coordinate axis)::
+landmark), Grad-CAM weights each feature by its gradient averaged over the
+frames, and sums the weighted maps per frame and landmark::
 
-    w[l, c] = mean_{p, h} dF/dA[p, h, l, c]
-    cam[p, l] = ReLU(sum_{h, c} w[l, c] * A[p, h, l, c])
+    w[h, l, c] = mean_p dF/dA[p, h, l, c]
+    cam[p, l] = ReLU(sum_{h, c} w[h, l, c] * A[p, h, l, c])
 
-This keeps Grad-CAM's recipe (channel weights from pooled gradients, a ReLU of
-the weighted maps) with the landmarks as the "pixels". It runs on the Keras
-model itself (a sub-model returning the layer output and the prediction) in
-compiled, fixed-shape batches.
+Grad-CAM averages the gradients over the positions that the layers after the
+explained one read with the same weights, as a global-average-pooling head
+reads every pixel of an image (Selvaraju et al., 2017). In the EMO network
+those are the frames: the LSTM applies one input kernel at every time step,
+while the flattened map gives every (row, landmark, channel) its own weights.
+So the frames are pooled and the other axes keep their own channel weights:
+the two rows of the ``(2, 1)`` conv are two different features of a landmark
+(row 0 combines x and y, row 1 sees y and the zero padding), not two
+positions of one. ``pooling="frames_and_rows"`` also averages over those rows
+(and any other axis between the frames and the landmarks): the earlier
+behaviour, kept for comparison. It runs on the Keras model itself (a
+sub-model returning the layer output and the prediction) in compiled,
+fixed-shape batches.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import weakref
 
 import numpy as np
 
-from .._validation import validate_params
+from .._validation import StrOptions, validate_params
 from ._gradients import GRADIENT_CONSTRAINTS, _padded, _resolve_model
 
 __all__ = ["grad_cam"]
@@ -42,18 +51,25 @@ def _layer_axes(name: str, shape: tuple, n_frames: int, n_landmarks: int):
     return frame, land
 
 
-def _compiled(model, layer_name: str, target: int, frame, land, rank):
+#: What the channel weights are averaged over.
+POOLINGS = ("frames", "frames_and_rows")
+
+
+def _compiled(model, layer_name: str, target: int, frame, land, rank, pooling: str):
     import keras
     import tensorflow as tf
 
     per_model = _COMPILED.setdefault(model, {})
-    key = (layer_name, target)
+    key = (layer_name, target, pooling)
     if key in per_model:
         return per_model[key]
     sub = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.outputs[0]])
     rest = [i for i in range(1, rank - 1) if i not in (frame, land)]
     perm = [0] + ([frame] if frame is not None else []) + rest + [land, rank - 1]
-    pooled = list(range(1, rank - 2))  # every axis but batch, landmark and channel
+    if pooling == "frames":
+        pooled = [1] if frame is not None else []
+    else:  # "frames_and_rows": every axis but batch, landmark and channel
+        pooled = list(range(1, rank - 2))
 
     @tf.function(reduce_retracing=True)
     def cam(x):
@@ -74,9 +90,18 @@ def _compiled(model, layer_name: str, target: int, frame, land, rank):
     return cam
 
 
-@validate_params(GRADIENT_CONSTRAINTS, prefer_skip_nested_validation=True)
+@validate_params(
+    {**GRADIENT_CONSTRAINTS, "pooling": [StrOptions(set(POOLINGS))]},
+    prefer_skip_nested_validation=True,
+)
 def grad_cam(
-    model, X, *, layer: str = "conv", target: int = 1, batch_size: int | None = None
+    model,
+    X,
+    *,
+    layer: str = "conv",
+    target: int = 1,
+    pooling: str = "frames",
+    batch_size: int | None = None,
 ) -> np.ndarray:
     """Grad-CAM of one output column, per frame and landmark.
 
@@ -95,16 +120,23 @@ def grad_cam(
         ``conv`` layer has output ``(n, P, 2, L, F)``.
     target : int, default=1
         Output column ``F = model(x)[:, target]``.
+    pooling : {"frames", "frames_and_rows"}, default="frames"
+        The axes over which the gradients are averaged into channel weights:
+        the frame axis only (every other axis of the map, such as the EMO
+        conv's two coordinate rows, keeps its own weights), or also every
+        axis between the frames and the landmarks (the earlier behaviour,
+        kept for comparison).
     batch_size : int, optional
         Inputs per call (bounds peak memory); default 64.
 
     Returns
     -------
     cam : ndarray of shape (n_samples, n_frames, n_landmarks), float32
-        ``ReLU(sum_c w[l, c] A_c)`` per frame and landmark, non-negative, with the
-        channel weights ``w[l, c]`` the gradients averaged over the axes that
-        are neither landmark nor channel (frames and coordinates); any other
-        axis of the map is summed. Reduce it to one score per landmark with
+        ``ReLU(sum_{h, c} w[h, l, c] A[p, h, l, c])`` per frame ``p`` and
+        landmark ``l``, non-negative, with the channel weights ``w`` the
+        gradients averaged over the frames (and, with
+        ``pooling="frames_and_rows"``, over the axes ``h`` between frames and
+        landmarks too). Reduce it to one score per landmark with
         :func:`aggregate_landmark_scores`.
 
     Examples
@@ -144,7 +176,7 @@ def grad_cam(
         )
     shape = tuple(model.get_layer(layer).output.shape)
     frame, land = _layer_axes(layer, shape, P, L)
-    fn = _compiled(model, layer, target, frame, land, len(shape))
+    fn = _compiled(model, layer, target, frame, land, len(shape), pooling)
     size = min(batch_size, n)
     out = np.empty((n, P, L), np.float32)
     for start in range(0, n, size):
