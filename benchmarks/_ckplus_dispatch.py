@@ -14,6 +14,15 @@ stayed "processing" for ever, and the run hung.
 Before a Dask run, one test task per worker loads the first unit (without
 running it) and looks at the run folder; a worker that cannot is named, with
 its error and the scheduler's address (:class:`DaskClusterError`).
+
+Every unit runs TensorFlow on one thread (:func:`one_thread_per_unit`): the
+parallelism is the units', one per core with ``--jobs`` = cores. Two processes
+with TensorFlow's default pools (one thread per core each) fight over the cores:
+a stacked shoot-out fit and a full-landmark fit in each of two concurrent
+processes took 25-27 s against 15-16 s with one thread each. One thread also
+fixes the order of TensorFlow's floating-point reductions, which depends on its
+thread count, so a run's results do not depend on ``--jobs`` or on the
+machine's number of cores.
 """
 
 from __future__ import annotations
@@ -40,6 +49,36 @@ _HINT = (
 class DaskClusterError(BenchmarkInputError):
     """The cluster of ``--scheduler`` cannot run the units: no connection, no worker,
     or a worker that cannot load a unit or write the run folder."""
+
+
+def one_thread_per_unit() -> None:
+    """Run TensorFlow on one intra-op and one inter-op thread in this process.
+
+    It must come before TensorFlow's first operation in the process; a
+    process whose TensorFlow runs already (a Dask worker's second unit) keeps
+    its setting.
+    """
+    import tensorflow as tf
+
+    threading = tf.config.threading
+    if (
+        threading.get_intra_op_parallelism_threads() == 1
+        and threading.get_inter_op_parallelism_threads() == 1
+    ):
+        return
+    try:
+        threading.set_intra_op_parallelism_threads(1)
+        threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow already initialised with other pools
+        import warnings
+
+        warnings.warn(
+            "TensorFlow was initialised before the benchmark could set one thread per unit; "
+            "this process keeps TensorFlow's default thread pools, and its results may differ "
+            "in the last digits from a run with one thread.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
 def _register_by_value(data) -> None:

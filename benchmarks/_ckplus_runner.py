@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from _ckplus_config import MODELS, BenchmarkInputError
-from _ckplus_dispatch import dispatch
+from _ckplus_dispatch import dispatch, one_thread_per_unit
 from _ckplus_protocol import (
     fit_selection,
     make_emo_pipeline,
@@ -90,6 +90,7 @@ def run_unit(cfg, data, out, key, seed, emo, n_total, quiet=True) -> dict:
 
     with quiet_native_logs(enabled=quiet):  # a fresh worker process imports TF here
         import tensorflow  # noqa: F401
+    one_thread_per_unit()
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="Integrated Gradients did not converge")
     # joblib.Memory's hint that hashing a call's arguments (the data) took over 0.5 s: a
@@ -298,6 +299,7 @@ def run_all(cfg, data, store, args, *, n_total: int) -> float:
     from joblib import Memory
     from tqdm.auto import tqdm
 
+    one_thread_per_unit()  # the serial units, the ensembles and the probe run here
     memory = Memory(str(args.out / "cache"), verbose=0)
     splits = {seed: outer_split(data.groups, cfg.test_size, seed) for seed in range(cfg.seeds)}
     for seed, (tr, _) in splits.items():
