@@ -153,7 +153,7 @@ def naive_gradient(model, target=1):
 
 
 def naive_grad_cam(model, layer, target=1):
-    """One sample at a time; weights pooled over every axis but landmark and channel."""
+    """One sample at a time; weights pooled over the frames (grad_cam's default pooling)."""
     sub = keras.Model(model.inputs, [model.get_layer(layer).output, model.outputs[0]])
 
     @tf.function
@@ -162,8 +162,8 @@ def naive_grad_cam(model, layer, target=1):
             acts, out = sub(x[None], training=False)
             y = out[:, target]
         grads = tape.gradient(y, acts)
-        if acts.shape.rank == 5:  # EMO conv: (1, P, 2, L, F)
-            w = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
+        if acts.shape.rank == 5:  # EMO conv: (1, P, 2, L, F); each row keeps its weights
+            w = tf.reduce_mean(grads, axis=1, keepdims=True)
             return tf.nn.relu(tf.reduce_sum(w * acts, axis=(2, 4)))[0]
         w = tf.reduce_mean(grads, axis=1, keepdims=True)  # (1, P, L, C)
         return tf.nn.relu(tf.reduce_sum(w * acts, axis=-1))[0]
