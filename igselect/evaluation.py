@@ -109,16 +109,24 @@ def _fit_classifiers(clf, X_trains, y_train) -> tuple[list, list]:
     (:func:`~igselect._stacked_fit.fit_emo_stack`); any other classifier is
     fitted on its own.
     """
-    from ._stacked_fit import fit_emo_stack
+    from ._stacked_fit import _stackable, fit_emo_stack
 
     keys = [hashlib.sha1(np.ascontiguousarray(Xt).view(np.uint8)).hexdigest() for Xt in X_trains]
     unique = list(dict.fromkeys(keys))
-    first = [keys.index(k) for k in unique]
-    start = time.perf_counter()
-    fitted = fit_emo_stack([clone(clf) for _ in unique], [X_trains[i] for i in first], y_train)
-    share = (time.perf_counter() - start) / len(unique)
-    by_key = dict(zip(unique, fitted, strict=True))
-    return [by_key[k] for k in keys], [share] * len(keys)
+    inputs = [X_trains[keys.index(k)] for k in unique]
+    estimators = [clone(clf) for _ in unique]
+    if _stackable(estimators, inputs):
+        start = time.perf_counter()
+        fitted = fit_emo_stack(estimators, inputs, y_train)
+        times = [(time.perf_counter() - start) / len(unique)] * len(unique)
+    else:
+        fitted, times = [], []
+        for est, Xt in zip(estimators, inputs, strict=True):
+            start = time.perf_counter()
+            fitted.append(est.fit(Xt, y_train))
+            times.append(time.perf_counter() - start)
+    by_key = dict(zip(unique, zip(fitted, times, strict=True), strict=True))
+    return [by_key[k][0] for k in keys], [by_key[k][1] for k in keys]
 
 
 def _evaluate_split(X, y, y01, split, train, test, selections, classifiers, counts) -> list:
