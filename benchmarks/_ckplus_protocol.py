@@ -208,6 +208,11 @@ def _clf_record(clf, X_te, y_te, emotion) -> dict:
     }
 
 
+def grid_size(cfg: Config) -> int:
+    """Candidates of T-EMO's F, Q, R grid (1: no search, the single network is fitted)."""
+    return int(np.prod([len(v) for v in cfg.grid.values()]))
+
+
 def run_temo(cfg, emotion, Xs_tr, y_tr, g_tr, Xs_te, y_te, seed) -> dict:
     """Grid-search F, Q, R on the training split (GroupKFold), refit, test.
 
@@ -215,7 +220,7 @@ def run_temo(cfg, emotion, Xs_tr, y_tr, g_tr, Xs_te, y_te, seed) -> dict:
     fitted on the whole training split: the inner folds reuse that selection.
     """
     grid = {GRID_KEYS[k]: list(v) for k, v in cfg.grid.items()}
-    n_cand = int(np.prod([len(v) for v in grid.values()])) if grid else 1
+    n_cand = grid_size(cfg)
     start = time.perf_counter()
     clf = _emo(cfg, emotion, seed)
     if n_cand > 1:

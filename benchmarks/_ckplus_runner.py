@@ -22,6 +22,7 @@ from _ckplus_config import MODELS, BenchmarkInputError
 from _ckplus_dispatch import dispatch, one_thread_per_unit
 from _ckplus_protocol import (
     fit_selection,
+    grid_size,
     make_emo_pipeline,
     make_ranker,
     make_shootout_classifier,
@@ -227,7 +228,7 @@ def _main_table_temo(cfg, store, emo, n_total, seed):
     """The main table's T-EMO run at L = all landmarks, when it is the shoot-out's T-EMO."""
     if "T-EMO" not in cfg.shootout_classifiers or n_total not in cfg.landmark_counts:
         return None
-    if int(np.prod([len(v) for v in cfg.grid.values()])) != 1:
+    if grid_size(cfg) != 1:
         return None  # the main table grid-searched F, Q, R: another network
     name = run_name(emo, n_total, "T-EMO", seed)
     rec = store.get(name)

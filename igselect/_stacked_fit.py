@@ -246,10 +246,7 @@ def _trace_epoch(n_frames, rate, learning_rate, batch_size, batch_norm, trainabl
         params = [weights[k] for k in trainable]
         with tf.GradientTape() as tape:
             tape.watch(params)
-            full = list(weights)
-            for k, p in zip(trainable, params, strict=True):
-                full[k] = p
-            logits, moments = _forward(full, xb, seeds, rate, epsilon, shared_mask)
+            logits, moments = _forward(weights, xb, seeds, rate, epsilon, shared_mask)
             ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=yb, logits=logits)
             size = tf.cast(tf.shape(yb)[1], tf.float32)
             per_branch = tf.reduce_sum(ce * wb, axis=1) / size
@@ -269,10 +266,6 @@ def _trace_epoch(n_frames, rate, learning_rate, batch_size, batch_norm, trainabl
             seeds = seeds + tf.constant([0, 1], tf.int64)
         correct = tf.cast(tf.equal(tf.argmax(logits, axis=-1), yb), tf.float32)
         return new, m, v, step, seeds, per_branch * size, tf.reduce_sum(correct, axis=1)
-
-    # No XLA: it made the epochs 1.3-3x faster but compiled for about 10 s per input
-    # shape, and its random numbers differ from the CPU kernel's (other dropout masks).
-    update = tf.function(update, autograph=False)
 
     def epoch(order, X, y, w, *flat):
         weights, m, v, step, seeds = _unflat(list(flat), n_weights, n_slots)
@@ -294,6 +287,8 @@ def _trace_epoch(n_frames, rate, learning_rate, batch_size, batch_norm, trainabl
         _, weights, m, v, step, seeds, total, hits = out
         return [*weights, *m, *v, step, seeds, total, hits]
 
+    # No XLA: it made the epochs 1.3-3x faster but compiled for about 10 s per input
+    # shape, and its random numbers differ from the CPU kernel's (other dropout masks).
     fn = tf.function(epoch, input_signature=spec, autograph=False)
     return fn.get_concrete_function()
 
